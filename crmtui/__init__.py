@@ -1,0 +1,3 @@
+"""crmtui: a keyboard-driven customer-management system for the terminal."""
+
+__version__ = "0.1.0"

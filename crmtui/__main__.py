@@ -1,0 +1,3 @@
+from crmtui.cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""Settings and paths: where the database and the config file live.
+
+The database is chosen by `--db`, then `CRMTUI_DB`, then a file in the user data directory.
+The config file (TOML) is `CRMTUI_CONFIG` or `config.toml` in the user config directory.
+"""
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from crmtui.i18n import _
+
+APP_NAME = "crmtui"
+
+
+class ConfigError(Exception):
+    """The config file cannot be read or holds a bad value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    default_region: str = "CN"
+    default_currency: str = "CNY"
+
+
+def default_db_path() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "crmtui.db"
+
+
+def config_path() -> Path:
+    env = os.environ.get("CRMTUI_CONFIG")
+    return Path(env) if env else Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def resolve_db_target(option: str | None) -> str:
+    """The database the user asked for: a file path or a `postgresql://` URL."""
+    return option or os.environ.get("CRMTUI_DB") or str(default_db_path())
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    path = path or config_path()
+    if not path.exists():
+        return Settings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(_("cannot read config file {path}: {error}").format(path=path, error=exc))
+    region = str(data.get("phone", {}).get("default_region", Settings.default_region)).upper()
+    currency = str(data.get("money", {}).get("default_currency", Settings.default_currency))
+    return Settings(default_region=region, default_currency=currency.upper())
+
+
+_settings: Settings | None = None
+
+
+def current_settings() -> Settings:
+    """The settings of this process, read from the config file once."""
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
+
+
+def reset_settings() -> None:
+    """Forget the settings read, so the next use reads the config file again."""
+    global _settings
+    _settings = None

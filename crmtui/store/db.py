@@ -1,0 +1,208 @@
+"""Opening the database: SQLite through APSW (default) or PostgreSQL, and schema upgrades.
+
+SQLite goes through APSW because its wheels bundle a current SQLite (the system library here
+is 3.40.1, which carries the WAL-reset corruption bug that bites several writers on one file).
+Every SQLite connection runs in WAL mode with synchronous=FULL, so a save the user saw succeed
+survives a power cut, and write transactions begin IMMEDIATE so a read-then-write transaction
+never fails half-way with "database is locked".
+"""
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import apsw
+import peewee
+from playhouse.apsw_ext import APSWDatabase
+
+from crmtui.i18n import _
+from crmtui.store.errors import StoreError
+
+SCHEMA_VERSION = 1
+MIN_SQLITE = (3, 51, 3)
+BUSY_TIMEOUT_SECONDS = 10
+
+database_proxy = peewee.DatabaseProxy()
+
+Migration = Callable[[peewee.Database], None]
+# MIGRATIONS[v] upgrades a database from schema version v to v + 1. A new database is
+# created from the current models and stamped SCHEMA_VERSION directly.
+MIGRATIONS: Mapping[int, Migration] = {}
+
+
+class DatabaseOpenError(StoreError):
+    """The database cannot be opened or upgraded."""
+
+
+class SchemaVersion(peewee.Model):
+    version = peewee.IntegerField()
+
+    class Meta:
+        database = database_proxy
+        table_name = "schema_version"
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    backend: str  # "sqlite" or "postgresql"
+    target: str  # file path, or the URL without its password
+    library_version: str
+    schema_version: int
+
+
+def is_postgres_url(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def _sqlite_database(path: Path) -> APSWDatabase:
+    if tuple(int(p) for p in apsw.sqlite_lib_version().split(".")[:3]) < MIN_SQLITE:
+        raise DatabaseOpenError(
+            _("SQLite {found} is too old; crmtui needs {need} or newer (upgrade apsw)").format(
+                found=apsw.sqlite_lib_version(), need=".".join(map(str, MIN_SQLITE))
+            )
+        )
+    _create_private_file(path)
+    return APSWDatabase(
+        str(path),
+        pragmas=[
+            ("journal_mode", "wal"),
+            ("synchronous", "full"),
+            ("foreign_keys", 1),
+            ("cache_size", -32000),
+        ],
+        timeout=BUSY_TIMEOUT_SECONDS,
+        lock_type="IMMEDIATE",
+        returning_clause=True,
+    )
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file (and its folder) readable by its owner only.
+
+    SQLite gives the -wal and -shm files the permissions of the database file.
+    """
+    if path.exists():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise DatabaseOpenError(
+            _("cannot create database file {path}: {error}").format(path=path, error=exc.strerror)
+        ) from exc
+
+
+def _postgres_database(url: str) -> peewee.PostgresqlDatabase:
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    return peewee.PostgresqlDatabase(url)
+
+
+def open_database(target: str) -> peewee.Database:
+    """Open (creating or upgrading as needed) the database named by a path or URL.
+
+    The models are bound to it for this process; call `close_database` when done.
+    """
+    from crmtui.store.models import ALL_MODELS  # models import this module
+
+    db = _postgres_database(target) if is_postgres_url(target) else _sqlite_database(Path(target))
+    database_proxy.initialize(db)
+    try:
+        db.connect(reuse_if_open=True)
+        _upgrade(db, ALL_MODELS)
+    except peewee.OperationalError as exc:
+        db.close()
+        raise DatabaseOpenError(
+            _("cannot open database {target}: {error}").format(
+                target=redact_url(target), error=str(exc).strip()
+            )
+        ) from exc
+    except peewee.DatabaseError as exc:
+        db.close()
+        raise DatabaseOpenError(
+            _("{target} is not a usable crmtui database: {error}").format(
+                target=redact_url(target), error=str(exc).strip()
+            )
+        ) from exc
+    return db
+
+
+def close_database() -> None:
+    db = database_proxy.obj
+    if db is not None and not db.is_closed():
+        db.close()
+
+
+def current_database() -> peewee.Database:
+    if database_proxy.obj is None:
+        raise DatabaseOpenError(_("no database is open"))
+    return database_proxy.obj
+
+
+def is_postgres(db: peewee.Database | None = None) -> bool:
+    return isinstance(db or current_database(), peewee.PostgresqlDatabase)
+
+
+@contextlib.contextmanager
+def write_transaction() -> Iterator[None]:
+    """A write transaction: IMMEDIATE on SQLite, so the write lock is taken up front."""
+    with current_database().atomic():
+        yield
+
+
+def redact_url(target: str) -> str:
+    """The target with any password in a URL replaced, for messages and logs."""
+    if not is_postgres_url(target) or "@" not in target:
+        return target
+    scheme, rest = target.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}" if ":" in credentials else target
+
+
+def _upgrade(
+    db: peewee.Database,
+    models: list[type[peewee.Model]],
+    target: int = SCHEMA_VERSION,
+    migrations: Mapping[int, Migration] = MIGRATIONS,
+) -> int:
+    """Bring the schema to `target`; return the version the database had before."""
+    with db.atomic():
+        if isinstance(db, peewee.PostgresqlDatabase):
+            # Two processes opening a new database at once must not both create it.
+            db.execute_sql("SELECT pg_advisory_xact_lock(7720151)")
+        if not SchemaVersion.table_exists():
+            if db.get_tables():
+                raise DatabaseOpenError(_("the database holds tables but no crmtui schema"))
+            db.create_tables([SchemaVersion, *models])
+            SchemaVersion.create(version=target)
+            return 0
+        row = SchemaVersion.select().first()
+        found = row.version if row else 0
+        if found > target:
+            raise DatabaseOpenError(
+                _(
+                    "this database has schema version {found}, newer than this crmtui "
+                    "understands ({target}); upgrade crmtui"
+                ).format(found=found, target=target)
+            )
+        for version in range(found, target):
+            if version not in migrations:
+                raise DatabaseOpenError(
+                    _("no upgrade path from schema version {version}").format(version=version)
+                )
+            migrations[version](db)
+        SchemaVersion.update(version=target).execute()
+        return found
+
+
+def database_info(target: str) -> DatabaseInfo:
+    db = current_database()
+    if is_postgres(db):
+        backend, library = "postgresql", db.execute_sql("SHOW server_version").fetchone()[0]
+    else:
+        backend, library = "sqlite", apsw.sqlite_lib_version()
+    row = SchemaVersion.select().first()
+    return DatabaseInfo(backend, redact_url(target), library, row.version if row else 0)

@@ -1,0 +1,222 @@
+"""Follow-ups (SPEC F3): promises to a customer with a due time, assignee and priority."""
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
+
+from crmtui.i18n import _
+from crmtui.store import customers, records, timeline
+from crmtui.store import fields as f
+from crmtui.store import models as m
+from crmtui.store.db import write_transaction
+from crmtui.store.errors import StoreError, ValidationError
+from crmtui.store.permissions import FOLLOWUP_READ, FOLLOWUP_WRITE, authorize
+from crmtui.store.types import Actor, FollowUp, Page
+from crmtui.store.users import user_names
+from crmtui.store.validation import clean_datetime
+
+_SIMPLE_RULES = {
+    "daily": (DAILY, 1),
+    "weekly": (WEEKLY, 1),
+    "monthly": (MONTHLY, 1),
+    "quarterly": (MONTHLY, 3),
+    "yearly": (YEARLY, 1),
+}
+
+
+def _recurrence_rule(rule: str, start: dt.datetime) -> rrule:
+    if rule in _SIMPLE_RULES:
+        freq, interval = _SIMPLE_RULES[rule]
+        return rrule(freq, interval=interval, dtstart=start)
+    return rrulestr(rule, dtstart=start)  # type: ignore[return-value]
+
+
+def _clean_recurrence(value: object) -> dict[str, object]:
+    text = str(value or "").strip()
+    rule = text.lower() if text.lower() in _SIMPLE_RULES else text
+    if rule and rule not in _SIMPLE_RULES:
+        try:
+            _recurrence_rule(rule, dt.datetime(2000, 1, 1))
+        except (ValueError, TypeError):
+            raise ValueError(
+                _("{rule!r} is not daily, weekly, monthly, quarterly, yearly or an RRULE").format(
+                    rule=text
+                )
+            ) from None
+    return {"recurrence": rule}
+
+
+FIELDS: dict[str, f.FieldSpec] = {
+    "title": f.text("title", required=True),
+    "due_at": f.moment("due_at", required=True),
+    "priority": f.choice("priority", m.PRIORITIES),
+    "assignee": f.user("assignee"),
+    "recurrence": f.FieldSpec(_clean_recurrence),
+    "notes": f.text("notes", 4000, multiline=True),
+}
+
+
+_plain_view = timeline.plain_view(FollowUp)
+
+
+def _view(row: m.FollowUp, customer_name: str = "", assignee: str = "") -> FollowUp:
+    return dataclasses.replace(_plain_view(row), customer_name=customer_name, assignee=assignee)
+
+
+ENTITY = records.Entity("follow-up", m.FollowUp, _view)
+
+
+def _views(rows: list[m.FollowUp]) -> list[FollowUp]:
+    customer_ids = {row.__data__["customer"] for row in rows}
+    names = dict(
+        m.Customer.select(m.Customer.id, m.Customer.name)
+        .where(m.Customer.id.in_(list(customer_ids)))
+        .tuples()
+    ) if customer_ids else {}
+    assignees = user_names({row.__data__["assignee"] for row in rows if row.__data__["assignee"]})
+    return [
+        _view(row, names.get(row.__data__["customer"], ""), assignees.get(row.__data__["assignee"], ""))
+        for row in rows
+    ]
+
+
+def add_followup(actor: Actor, customer_id: int, values: Mapping[str, object]) -> FollowUp:
+    """Promise something to a customer; the actor is the assignee unless one is named."""
+    authorize(actor, FOLLOWUP_WRITE)
+    columns = f.clean_fields(FIELDS, {"assignee": actor.id, **values}, partial=False)
+    with write_transaction():
+        records.get_row(customers.ENTITY, customer_id)
+        row = records.insert(actor, ENTITY, {**columns, "customer": customer_id})
+    return get_followup(actor, row.id)
+
+
+def get_followup(actor: Actor, followup_id: int) -> FollowUp:
+    authorize(actor, FOLLOWUP_READ)
+    return _views([records.get_row(ENTITY, followup_id)])[0]
+
+
+def update_followup(
+    actor: Actor, followup_id: int, changes: Mapping[str, object], expected_version: int | None
+) -> FollowUp:
+    authorize(actor, FOLLOWUP_WRITE)
+    columns = f.clean_fields(FIELDS, changes, partial=True)
+    with write_transaction():
+        records.update(actor, ENTITY, followup_id, columns, expected_version)
+    return get_followup(actor, followup_id)
+
+
+def list_followups(
+    actor: Actor,
+    *,
+    assignee: str | None = None,
+    everyone: bool = False,
+    customer_id: int | None = None,
+    status: str = "open",
+    due_before: dt.datetime | None = None,
+    offset: int = 0,
+    limit: int | None = 100,
+) -> Page:
+    """Follow-ups by due time: the actor's own unless `assignee` or `everyone` says otherwise."""
+    authorize(actor, FOLLOWUP_READ)
+    select = m.FollowUp.select().where(m.FollowUp.status == status)
+    if customer_id is not None:
+        select = select.where(m.FollowUp.customer == customer_id)
+    elif not everyone:
+        if assignee:
+            owner = m.User.get_or_none(m.User.name == assignee)
+            if owner is None:
+                raise ValidationError.single("user", _("no user named {name!r}").format(name=assignee))
+            select = select.where(m.FollowUp.assignee == owner.id)
+        else:
+            select = select.where(m.FollowUp.assignee == actor.id)
+    if due_before is not None:
+        select = select.where(m.FollowUp.due_at < due_before)
+    page = select.order_by(m.FollowUp.due_at, m.FollowUp.id).offset(offset)
+    if limit is not None:
+        page = page.limit(limit)
+    rows = _views(list(page))
+    return Page(tuple(rows), offset, select.count())
+
+
+def complete_followup(
+    actor: Actor, followup_id: int, outcome: str, expected_version: int | None = None
+) -> tuple[FollowUp, FollowUp | None]:
+    """Mark done, log the outcome as a communication, and schedule the next occurrence.
+
+    Returns the completed follow-up and the next one (None unless it recurs).
+    """
+    authorize(actor, FOLLOWUP_WRITE)
+    outcome_text = f.text("outcome", 4000, required=True, multiline=True).clean(outcome)["outcome"]
+    with write_transaction():
+        row = records.get_row(ENTITY, followup_id, lock=True)
+        if row.status != "open":
+            raise StoreError(
+                _("follow-up {id} is {status}, not open").format(id=followup_id, status=row.status)
+            )
+        now = m.utcnow()
+        records.update(
+            actor,
+            ENTITY,
+            followup_id,
+            {"status": "done", "done_at": now, "outcome": outcome_text},
+            expected_version if expected_version is not None else row.version,
+        )
+        timeline.add_record(
+            actor,
+            timeline.COMMUNICATION,
+            row.__data__["customer"],
+            {"at": now, "channel": "other", "summary": row.title, "outcome": outcome_text},
+        )
+        following = _schedule_next(actor, row, now)
+    done = get_followup(actor, followup_id)
+    return done, (get_followup(actor, following) if following else None)
+
+
+def _schedule_next(actor: Actor, row: m.FollowUp, now: dt.datetime) -> int | None:
+    if not row.recurrence:
+        return None
+    rule = _recurrence_rule(row.recurrence, row.due_at)
+    next_due = rule.after(max(row.due_at, now))
+    if next_due is None:
+        return None
+    fields = ("title", "priority", "assignee", "recurrence", "notes", "customer")
+    columns: dict[str, Any] = {name: row.__data__[name] for name in fields}
+    return records.insert(actor, ENTITY, {**columns, "due_at": next_due}).id
+
+
+def snooze_followup(
+    actor: Actor, followup_id: int, until: object, expected_version: int | None = None
+) -> FollowUp:
+    """Move an open follow-up's due time to `until` (text like `+1d`, `mon`, or a datetime)."""
+    authorize(actor, FOLLOWUP_WRITE)
+    try:
+        due = clean_datetime(until)
+    except ValueError as exc:
+        raise ValidationError.single("until", str(exc)) from None
+    if due <= m.utcnow():
+        raise ValidationError.single("until", _("is not in the future"))
+    with write_transaction():
+        row = records.get_row(ENTITY, followup_id, lock=True)
+        if row.status != "open":
+            raise StoreError(
+                _("follow-up {id} is {status}, not open").format(id=followup_id, status=row.status)
+            )
+        records.update(actor, ENTITY, followup_id, {"due_at": due}, expected_version)
+    return get_followup(actor, followup_id)
+
+
+def count_overdue(actor: Actor) -> int:
+    authorize(actor, FOLLOWUP_READ)
+    return (
+        m.FollowUp.select()
+        .where(
+            (m.FollowUp.assignee == actor.id)
+            & (m.FollowUp.status == "open")
+            & (m.FollowUp.due_at < m.utcnow())
+        )
+        .count()
+    )
+

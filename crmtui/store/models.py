@@ -1,0 +1,253 @@
+"""Peewee models for the whole product. Only `crmtui.store` may import this module.
+
+Conventions kept here because they are expensive to change later:
+- timestamps are naive datetimes in UTC (shown in local time by the interfaces);
+- money and quantities are exact: stored as whole numbers of their smallest unit;
+- every record a user edits carries a `version`, raised on each save, so a stale edit is refused.
+"""
+
+import datetime as dt
+from decimal import Decimal
+
+import peewee
+
+from crmtui.store.db import database_proxy
+
+STAGES = ("new", "prospect", "active", "dormant", "churned")
+ROLES = ("admin", "manager", "sales", "marketing", "readonly")
+DEAL_STATUSES = ("won", "lost", "open")
+CHANNELS = ("call", "meeting", "email", "visit", "wechat", "social", "other")
+SERVICE_KINDS = ("support", "training", "upgrade", "after_sales")
+SERVICE_STATUSES = ("open", "in_progress", "resolved", "closed")
+FEEDBACK_KINDS = ("praise", "suggestion", "complaint")
+FOLLOWUP_STATUSES = ("open", "done", "snoozed", "cancelled")
+PRIORITIES = ("low", "normal", "high", "urgent")
+CUSTOM_FIELD_KINDS = ("text", "number", "date", "choice")
+
+
+def utcnow() -> dt.datetime:
+    """The current time in UTC, naive, as every timestamp is stored."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+class DateTimeField(peewee.DateTimeField):
+    """A UTC timestamp, bound as ISO text so APSW and psycopg both accept it."""
+
+    def db_value(self, value: dt.datetime | None) -> str | None:
+        return None if value is None else value.isoformat(sep=" ")
+
+
+class DateField(peewee.DateField):
+    def db_value(self, value: dt.date | None) -> str | None:
+        return None if value is None else value.isoformat()
+
+
+class FixedDecimalField(peewee.BigIntegerField):
+    """An exact decimal with a fixed number of places, stored as a whole number.
+
+    Both SQLite and PostgreSQL then sum it exactly; SQLite's NUMERIC would turn it into a float.
+    """
+
+    def __init__(self, places: int = 2, **kwargs: object) -> None:
+        self.places = places
+        super().__init__(**kwargs)
+
+    def db_value(self, value: Decimal | None) -> int | None:
+        if value is None:
+            return None
+        scaled = Decimal(value).scaleb(self.places)
+        if scaled != scaled.to_integral_value():
+            raise ValueError(f"{value} has more than {self.places} decimal places")
+        return int(scaled)
+
+    def python_value(self, value: int | None) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(int(value)).scaleb(-self.places)
+
+
+class BaseModel(peewee.Model):
+    class Meta:
+        database = database_proxy
+        legacy_table_names = False
+
+
+class User(BaseModel):
+    name = peewee.CharField(max_length=64, unique=True)
+    full_name = peewee.CharField(max_length=200, default="")
+    role = peewee.CharField(max_length=16, default="sales")
+    active = peewee.BooleanField(default=True)
+    password_hash = peewee.TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    version = peewee.IntegerField(default=1)
+
+
+class VersionedModel(BaseModel):
+    """A record users edit: it knows when it was made and changed, and its version."""
+
+    version = peewee.IntegerField(default=1)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class CustomField(VersionedModel):
+    """An optional customer field an admin defines without code changes."""
+
+    key = peewee.CharField(max_length=64, unique=True)
+    label = peewee.CharField(max_length=200)
+    kind = peewee.CharField(max_length=16)
+    choices = peewee.TextField(default="")  # one choice per line, for kind "choice"
+
+
+class Customer(VersionedModel):
+    name = peewee.CharField(max_length=200, index=True)
+    company = peewee.CharField(max_length=200, default="", index=True)
+    title = peewee.CharField(max_length=200, default="")
+    phone = peewee.CharField(max_length=32, default="", index=True)  # E.164
+    phone_raw = peewee.CharField(max_length=64, default="")
+    alt_phone = peewee.CharField(max_length=32, default="", index=True)
+    alt_phone_raw = peewee.CharField(max_length=64, default="")
+    email = peewee.CharField(max_length=254, default="", index=True)
+    email_raw = peewee.CharField(max_length=254, default="")
+    address = peewee.TextField(default="")
+    city = peewee.CharField(max_length=100, default="")
+    region = peewee.CharField(max_length=100, default="")
+    country = peewee.CharField(max_length=2, default="")
+    source = peewee.CharField(max_length=100, default="")
+    utm_source = peewee.CharField(max_length=100, default="")
+    utm_medium = peewee.CharField(max_length=100, default="")
+    utm_campaign = peewee.CharField(max_length=100, default="")
+    stage = peewee.CharField(max_length=16, default="new", index=True)
+    owner = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL", index=True)
+    key_account = peewee.BooleanField(default=False, index=True)
+    needs = peewee.TextField(default="")
+    preferences = peewee.TextField(default="")
+    preferred_channel = peewee.CharField(max_length=16, default="")
+    notes = peewee.TextField(default="")
+    marketing_consent = peewee.BooleanField(default=False)
+    consent_date = DateField(null=True)
+    external_id = peewee.CharField(max_length=100, default="", index=True)
+    custom = peewee.TextField(default="{}")  # JSON object: custom field key -> value
+    last_contact_at = DateTimeField(null=True, index=True)
+
+
+class CustomerTag(BaseModel):
+    customer = peewee.ForeignKeyField(Customer, on_delete="CASCADE", backref="tag_rows")
+    tag = peewee.CharField(max_length=64, index=True)
+
+    class Meta:
+        indexes = ((("customer", "tag"), True),)
+
+
+class Contact(VersionedModel):
+    customer = peewee.ForeignKeyField(Customer, on_delete="CASCADE", index=True)
+    name = peewee.CharField(max_length=200)
+    title = peewee.CharField(max_length=200, default="")
+    phone = peewee.CharField(max_length=32, default="", index=True)
+    phone_raw = peewee.CharField(max_length=64, default="")
+    email = peewee.CharField(max_length=254, default="")
+    email_raw = peewee.CharField(max_length=254, default="")
+    primary = peewee.BooleanField(default=False)
+    notes = peewee.TextField(default="")
+
+
+class Purchase(VersionedModel):
+    customer = peewee.ForeignKeyField(Customer, on_delete="CASCADE")
+    date = DateField()
+    product = peewee.CharField(max_length=200)
+    category = peewee.CharField(max_length=100, default="")
+    quantity = FixedDecimalField(places=3, default=Decimal(1))
+    amount = FixedDecimalField(places=2)
+    currency = peewee.CharField(max_length=3, default="CNY")
+    status = peewee.CharField(max_length=8, default="won")
+    notes = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("customer", "date"), False),)
+
+
+class Communication(VersionedModel):
+    customer = peewee.ForeignKeyField(Customer, on_delete="CASCADE")
+    at = DateTimeField()
+    channel = peewee.CharField(max_length=16, default="call")
+    user = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    contact = peewee.ForeignKeyField(Contact, null=True, on_delete="SET NULL")
+    summary = peewee.TextField()
+    outcome = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("customer", "at"), False),)
+
+
+class ServiceItem(VersionedModel):
+    customer = peewee.ForeignKeyField(Customer, on_delete="CASCADE", index=True)
+    kind = peewee.CharField(max_length=16, default="support")
+    title = peewee.CharField(max_length=200)
+    opened_on = DateField()
+    due_on = DateField(null=True, index=True)
+    resolved_on = DateField(null=True)
+    status = peewee.CharField(max_length=16, default="open", index=True)
+    assignee = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    notes = peewee.TextField(default="")
+
+
+class Feedback(VersionedModel):
+    customer = peewee.ForeignKeyField(Customer, on_delete="CASCADE", index=True)
+    date = DateField()
+    channel = peewee.CharField(max_length=16, default="other")
+    score = peewee.SmallIntegerField()  # 5 非常满意 … 1 非常不满意
+    kind = peewee.CharField(max_length=16, default="suggestion")
+    comment = peewee.TextField(default="")
+
+
+class FollowUp(VersionedModel):
+    customer = peewee.ForeignKeyField(Customer, on_delete="CASCADE", index=True)
+    title = peewee.CharField(max_length=200)
+    due_at = DateTimeField()
+    priority = peewee.CharField(max_length=8, default="normal")
+    assignee = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    status = peewee.CharField(max_length=16, default="open")
+    recurrence = peewee.CharField(max_length=200, default="")  # weekly, monthly, … or RRULE
+    snoozed_until = DateTimeField(null=True)
+    done_at = DateTimeField(null=True)
+    outcome = peewee.TextField(default="")
+    notes = peewee.TextField(default="")
+
+    class Meta:
+        indexes = ((("assignee", "status", "due_at"), False), (("status", "due_at"), False))
+
+
+class History(BaseModel):
+    """One change to one field of one record: who, when, old value, new value.
+
+    Rows outlive the records they describe, so they hold plain ids, not foreign keys.
+    """
+
+    at = DateTimeField(default=utcnow)
+    user_id = peewee.IntegerField(null=True)
+    user_name = peewee.CharField(max_length=64)
+    entity = peewee.CharField(max_length=32)
+    entity_id = peewee.IntegerField()
+    customer_id = peewee.IntegerField(null=True, index=True)
+    action = peewee.CharField(max_length=16)  # create, update, delete, restore
+    field = peewee.CharField(max_length=64, null=True)
+    old_value = peewee.TextField(null=True)
+    new_value = peewee.TextField(null=True)
+
+    class Meta:
+        indexes = ((("entity", "entity_id"), False),)
+
+
+ALL_MODELS: list[type[peewee.Model]] = [
+    User,
+    CustomField,
+    Customer,
+    CustomerTag,
+    Contact,
+    Purchase,
+    Communication,
+    ServiceItem,
+    Feedback,
+    FollowUp,
+    History,
+]

@@ -1,0 +1,56 @@
+"""Who may do what. Every store service names the permission it needs; unknown means no.
+
+Ownership rules (sales sees only its own customers, marketing sees masked contacts) are
+applied on top of these by the services that read customers.
+"""
+
+from crmtui.i18n import _
+from crmtui.store.errors import PermissionDeniedError
+from crmtui.store.types import Actor
+
+CUSTOMER_READ = "customer.read"
+CUSTOMER_WRITE = "customer.write"
+HISTORY_READ = "history.read"
+HISTORY_WRITE = "history.write"
+FOLLOWUP_READ = "followup.read"
+FOLLOWUP_WRITE = "followup.write"
+FIELD_READ = "field.read"
+FIELD_ADMIN = "field.admin"
+USER_READ = "user.read"
+DEMO_LOAD = "demo.load"
+DATABASE_CHECK = "database.check"
+
+_READS = frozenset({CUSTOMER_READ, HISTORY_READ, FOLLOWUP_READ, FIELD_READ, USER_READ})
+_WRITES = frozenset({CUSTOMER_WRITE, HISTORY_WRITE, FOLLOWUP_WRITE})
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": _READS | _WRITES | {FIELD_ADMIN, DEMO_LOAD, DATABASE_CHECK},
+    "manager": _READS | _WRITES | {DATABASE_CHECK},
+    "sales": _READS | _WRITES,
+    "marketing": frozenset({CUSTOMER_READ, FIELD_READ, USER_READ}),
+    "readonly": _READS,
+}
+
+_DESCRIPTIONS = {
+    CUSTOMER_READ: _("read customers"),
+    CUSTOMER_WRITE: _("change customers"),
+    HISTORY_READ: _("read customer history"),
+    HISTORY_WRITE: _("change customer history"),
+    FOLLOWUP_READ: _("read follow-ups"),
+    FOLLOWUP_WRITE: _("change follow-ups"),
+    FIELD_READ: _("read custom fields"),
+    FIELD_ADMIN: _("define custom fields"),
+    USER_READ: _("list users"),
+    DEMO_LOAD: _("load demo data"),
+    DATABASE_CHECK: _("check the database"),
+}
+
+
+def allowed(actor: Actor, permission: str) -> bool:
+    return permission in ROLE_PERMISSIONS.get(actor.role, frozenset())
+
+
+def authorize(actor: Actor, permission: str) -> None:
+    """Refuse unless the actor's role grants `permission` (deny by default)."""
+    if not allowed(actor, permission):
+        raise PermissionDeniedError(actor.name, _DESCRIPTIONS.get(permission, permission))

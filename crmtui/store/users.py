@@ -1,0 +1,59 @@
+"""Users and the acting user. Logins and user administration come with the auth module."""
+
+import getpass
+
+from crmtui.i18n import _
+from crmtui.store import models as m
+from crmtui.store.db import write_transaction
+from crmtui.store.errors import StoreError, ValidationError
+from crmtui.store.permissions import USER_READ, authorize
+from crmtui.store.types import Actor, User
+
+
+def _as_actor(row: m.User) -> Actor:
+    return Actor(id=row.id, name=row.name, role=row.role)
+
+
+def _as_user(row: m.User) -> User:
+    return User(row.id, row.version, row.name, row.full_name, row.role, row.active)
+
+
+def local_actor() -> Actor:
+    """The single-user-mode actor: the operating-system user, an admin of their own file."""
+    name = getpass.getuser() or "local"
+    row = m.User.get_or_none(m.User.name == name)
+    if row is None:
+        with write_transaction():
+            row, _created = m.User.get_or_create(name=name, defaults={"role": "admin"})
+    if not row.active:
+        raise StoreError(_("user {name} is disabled").format(name=name))
+    return _as_actor(row)
+
+
+def list_users(actor: Actor) -> list[User]:
+    authorize(actor, USER_READ)
+    return [_as_user(row) for row in m.User.select().order_by(m.User.name)]
+
+
+def user_id_by_name(name: str, *, field: str) -> int:
+    """The id of the active user called `name`, or a validation error naming `field`."""
+    row = m.User.get_or_none((m.User.name == name.strip()) & (m.User.active == True))  # noqa: E712
+    if row is None:
+        raise ValidationError.single(field, _("no active user named {name!r}").format(name=name))
+    return row.id
+
+
+def user_names(ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    query = m.User.select(m.User.id, m.User.name).where(m.User.id.in_(list(ids)))
+    return {row.id: row.name for row in query}
+
+
+def ensure_users(names_and_roles: list[tuple[str, str, str]]) -> dict[str, int]:
+    """Create the users (name, full name, role) that do not exist yet; return name -> id."""
+    with write_transaction():
+        for name, full_name, role in names_and_roles:
+            m.User.get_or_create(name=name, defaults={"full_name": full_name, "role": role})
+        names = [n for n, _f, _r in names_and_roles]
+        return {row.name: row.id for row in m.User.select().where(m.User.name.in_(names))}

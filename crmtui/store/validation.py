@@ -1,0 +1,173 @@
+"""Turning what a user typed into the values the store saves, or a reason why not.
+
+Each cleaner takes the raw value and returns the stored form; it raises `ValueError` with a
+message that names the problem (the caller adds the field's name).
+"""
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
+
+import email_validator
+import phonenumbers
+
+from crmtui.i18n import _
+from crmtui.store.dates import DateParseError, parse_date, parse_datetime
+
+
+class Normalized(NamedTuple):
+    """A standardized value and the text the user typed, kept so nothing is silently lost."""
+
+    value: str
+    raw: str
+
+
+def clean_text(
+    value: object, *, max_length: int, required: bool = False, multiline: bool = False
+) -> str:
+    """Text with outer blanks removed; a one-line field also folds inner runs of blanks."""
+    text = "" if value is None else str(value)
+    text = text.strip() if multiline else " ".join(text.split())
+    if required and not text:
+        raise ValueError(_("must not be empty"))
+    if len(text) > max_length:
+        raise ValueError(_("is longer than {n} characters").format(n=max_length))
+    return text
+
+
+def clean_phone(value: object, *, region: str) -> Normalized:
+    """A phone in E.164 (`+8613812345678`); an extension is kept in the raw text only."""
+    raw = clean_text(value, max_length=64)
+    if not raw:
+        return Normalized("", "")
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        raise ValueError(_("{raw!r} is not a phone number").format(raw=raw)) from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(
+            _("{raw!r} is not a valid phone number (region {region})").format(raw=raw, region=region)
+        )
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return Normalized(e164, raw)
+
+
+def format_phone(e164: str) -> str:
+    """An E.164 number in international layout, `+86 138 1234 5678`, for display."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def phone_search_key(text: str, *, region: str) -> str | None:
+    """The E.164 form of a phone typed in any layout, or None when it is not one."""
+    digits = re.sub(r"[\s().-]", "", text)
+    if not re.fullmatch(r"\+?\d{5,}", digits):
+        return None
+    try:
+        number = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_email(value: object) -> Normalized:
+    raw = clean_text(value, max_length=254)
+    if not raw:
+        return Normalized("", "")
+    try:
+        result = email_validator.validate_email(raw, check_deliverability=False)
+    except email_validator.EmailNotValidError as exc:
+        raise ValueError(_("{raw!r} is not a valid email address ({reason})").format(
+            raw=raw, reason=str(exc).rstrip(".")
+        )) from None
+    return Normalized(result.normalized.lower(), raw)
+
+
+def clean_choice(value: object, *, choices: tuple[str, ...]) -> str:
+    text = clean_text(value, max_length=64).lower()
+    if text not in choices:
+        raise ValueError(
+            _("{value!r} is not one of: {choices}").format(value=text, choices=", ".join(choices))
+        )
+    return text
+
+
+def clean_date(value: object, *, today: dt.date | None = None) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    if isinstance(value, dt.date):
+        return parse_date(value.isoformat())
+    try:
+        return parse_date(str(value), today=today)
+    except DateParseError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def clean_datetime(value: object, *, now: dt.datetime | None = None) -> dt.datetime:
+    """A naive UTC datetime; aware datetimes are converted, naive ones taken as UTC."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        parse_date(value.date().isoformat())  # range check
+        return value
+    try:
+        return parse_datetime(str(value or ""), now=now)
+    except DateParseError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def clean_decimal(
+    value: object, *, places: int, minimum: Decimal | None = None, maximum: Decimal | None = None
+) -> Decimal:
+    text = str(value).strip().replace(",", "") if value is not None else ""
+    for symbol in ("¥", "￥", "$", "€", "£"):
+        text = text.replace(symbol, "")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(_("{value!r} is not a number").format(value=value)) from None
+    if not number.is_finite():
+        raise ValueError(_("{value!r} is not a number").format(value=value))
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        raise ValueError(_("has more than {n} decimal places").format(n=places))
+    if minimum is not None and number < minimum:
+        raise ValueError(_("must be at least {n}").format(n=minimum))
+    if maximum is not None and number > maximum:
+        raise ValueError(_("must be at most {n}").format(n=maximum))
+    return number.quantize(Decimal(1).scaleb(-places))
+
+
+def clean_int(value: object, *, minimum: int, maximum: int) -> int:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError(_("{value!r} is not a whole number").format(value=value)) from None
+    if not minimum <= number <= maximum:
+        raise ValueError(_("must be from {lo} to {hi}").format(lo=minimum, hi=maximum))
+    return number
+
+
+def clean_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "y", "on", "是"):
+        return True
+    if text in ("0", "false", "no", "n", "off", "否", ""):
+        return False
+    raise ValueError(_("{value!r} is not yes or no").format(value=value))
+
+
+def clean_currency(value: object) -> str:
+    text = clean_text(value, max_length=3).upper()
+    if not re.fullmatch(r"[A-Z]{3}", text):
+        raise ValueError(_("{value!r} is not a three-letter currency code").format(value=value))
+    return text
