@@ -47,7 +47,9 @@ def load_settings(path: Path | None = None) -> Settings:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(_("cannot read config file {path}: {error}").format(path=path, error=exc))
+        raise ConfigError(
+            _("cannot read config file {path}: {error}").format(path=path, error=exc)
+        ) from exc
     region = str(data.get("phone", {}).get("default_region", Settings.default_region)).upper()
     currency = str(data.get("money", {}).get("default_currency", Settings.default_currency))
     return Settings(default_region=region, default_currency=currency.upper())

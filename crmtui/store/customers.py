@@ -45,10 +45,13 @@ FIELDS: dict[str, f.FieldSpec] = {
 }
 SORTABLE = ("name", "company", "phone", "stage", "owner", "last_contact_at", "created_at", "id")
 MAX_TAG_LENGTH = 64
+EVERYONE = CustomerQuery()  # no filter, sorted by name
 
 
 def _view(row: m.Customer, tags: Sequence[str] = (), owner: str = "") -> Customer:
-    data = {name: getattr(row, name) for name in Customer.__dataclass_fields__ if hasattr(row, name)}
+    data = {
+        name: getattr(row, name) for name in Customer.__dataclass_fields__ if hasattr(row, name)
+    }
     data.update(
         owner_id=row.__data__.get("owner"),
         owner=owner,
@@ -230,9 +233,10 @@ def _filtered(query: CustomerQuery) -> peewee.ModelSelect:
 def _ordered(select: peewee.ModelSelect, query: CustomerQuery) -> peewee.ModelSelect:
     if query.sort not in SORTABLE:
         raise ValidationError.single(
-            "sort", _("cannot sort by {key!r}; choose one of: {keys}").format(
+            "sort",
+            _("cannot sort by {key!r}; choose one of: {keys}").format(
                 key=query.sort, keys=", ".join(SORTABLE)
-            )
+            ),
         )
     if query.sort == "owner":
         select = select.join(m.User, peewee.JOIN.LEFT_OUTER, on=(m.Customer.owner == m.User.id))
@@ -244,13 +248,13 @@ def _ordered(select: peewee.ModelSelect, query: CustomerQuery) -> peewee.ModelSe
     return select.order_by(order, tie)
 
 
-def count_customers(actor: Actor, query: CustomerQuery = CustomerQuery()) -> int:
+def count_customers(actor: Actor, query: CustomerQuery = EVERYONE) -> int:
     authorize(actor, CUSTOMER_READ)
     return _filtered(query).count()
 
 
 def list_customers(
-    actor: Actor, query: CustomerQuery = CustomerQuery(), *, offset: int = 0, limit: int | None = 50
+    actor: Actor, query: CustomerQuery = EVERYONE, *, offset: int = 0, limit: int | None = 50
 ) -> Page:
     """One page of customers matching `query`; `limit=None` returns them all."""
     authorize(actor, CUSTOMER_READ)

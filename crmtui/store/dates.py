@@ -87,13 +87,15 @@ def _parse_local_moment(cleaned: str, now: dt.datetime, zone: dt.tzinfo) -> dt.d
         if hour > 23 or minute > 59:
             raise DateParseError(_("{text!r} is not a time of day").format(text=time_part))
         return dt.datetime.combine(day, dt.time(hour, minute), zone)
-    relative = _parse_relative_date(cleaned, now.date())
-    if relative is not None:
-        return dt.datetime.combine(relative, DEFAULT_TIME, zone)
+    day_only = _parse_relative_date(cleaned, now.date()) or _parse_exact_date(cleaned)
+    if day_only is not None:
+        return dt.datetime.combine(day_only, DEFAULT_TIME, zone)
     try:
         parsed = date_parser.parse(cleaned, default=dt.datetime.combine(now.date(), DEFAULT_TIME))
     except (ValueError, OverflowError) as exc:
-        raise DateParseError(_("{text!r} is not a date crmtui understands").format(text=cleaned)) from exc
+        raise DateParseError(
+            _("{text!r} is not a date crmtui understands").format(text=cleaned)
+        ) from exc
     return parsed.replace(tzinfo=zone) if parsed.tzinfo is None else parsed
 
 
@@ -117,28 +119,34 @@ def _parse_relative_date(cleaned: str, today: dt.date) -> dt.date | None:
     return None
 
 
-def _parse_absolute_date(cleaned: str, today: dt.date) -> dt.date:
+def _parse_exact_date(cleaned: str) -> dt.date | None:
+    """A year-month-day date (`2025-03-05`, `2025/3/5`, `2025年3月5日`), or None if not one."""
     chinese = _CHINESE_DATE.match(cleaned)
     if chinese:
-        year, month, day = (int(g) for g in chinese.groups())
-        try:
-            return dt.date(year, month, day)
-        except ValueError as exc:
-            raise DateParseError(
-                _("{text!r} is not a real date ({error})").format(text=cleaned, error=exc)
-            ) from exc
-    if re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}", cleaned):
-        year, month, day = (int(p) for p in re.split(r"[-/.]", cleaned))
-        try:
-            return dt.date(year, month, day)
-        except ValueError as exc:
-            raise DateParseError(
-                _("{text!r} is not a real date ({error})").format(text=cleaned, error=exc)
-            ) from exc
+        parts = chinese.groups()
+    elif re.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}", cleaned):
+        parts = re.split(r"[-/.]", cleaned)
+    else:
+        return None
+    year, month, day = (int(p) for p in parts)
+    try:
+        return dt.date(year, month, day)
+    except ValueError as exc:
+        raise DateParseError(
+            _("{text!r} is not a real date ({error})").format(text=cleaned, error=exc)
+        ) from exc
+
+
+def _parse_absolute_date(cleaned: str, today: dt.date) -> dt.date:
+    exact = _parse_exact_date(cleaned)
+    if exact is not None:
+        return exact
     try:
         return date_parser.parse(cleaned, default=dt.datetime.combine(today, DEFAULT_TIME)).date()
     except (ValueError, OverflowError) as exc:
-        raise DateParseError(_("{text!r} is not a date crmtui understands").format(text=cleaned)) from exc
+        raise DateParseError(
+            _("{text!r} is not a date crmtui understands").format(text=cleaned)
+        ) from exc
 
 
 def _in_range(day: dt.date) -> dt.date:

@@ -10,7 +10,6 @@ never fails half-way with "database is locked".
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import apsw
@@ -42,14 +41,6 @@ class SchemaVersion(peewee.Model):
     class Meta:
         database = database_proxy
         table_name = "schema_version"
-
-
-@dataclass(frozen=True)
-class DatabaseInfo:
-    backend: str  # "sqlite" or "postgresql"
-    target: str  # file path, or the URL without its password
-    library_version: str
-    schema_version: int
 
 
 def is_postgres_url(target: str) -> bool:
@@ -196,13 +187,3 @@ def _upgrade(
             migrations[version](db)
         SchemaVersion.update(version=target).execute()
         return found
-
-
-def database_info(target: str) -> DatabaseInfo:
-    db = current_database()
-    if is_postgres(db):
-        backend, library = "postgresql", db.execute_sql("SHOW server_version").fetchone()[0]
-    else:
-        backend, library = "sqlite", apsw.sqlite_lib_version()
-    row = SchemaVersion.select().first()
-    return DatabaseInfo(backend, redact_url(target), library, row.version if row else 0)

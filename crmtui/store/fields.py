@@ -48,9 +48,15 @@ def clean_fields(
     return columns
 
 
-def text(column: str, max_length: int = 200, *, required: bool = False, multiline: bool = False) -> FieldSpec:
+def text(
+    column: str, max_length: int = 200, *, required: bool = False, multiline: bool = False
+) -> FieldSpec:
     def clean(value: object) -> Columns:
-        return {column: v.clean_text(value, max_length=max_length, required=required, multiline=multiline)}
+        return {
+            column: v.clean_text(
+                value, max_length=max_length, required=required, multiline=multiline
+            )
+        }
 
     return FieldSpec(clean, required)
 
@@ -105,7 +111,11 @@ def decimal(
     column: str, places: int, *, minimum: Decimal | None = None, required: bool = False
 ) -> FieldSpec:
     def clean(value: object) -> Columns:
-        return {column: v.clean_decimal(value, places=places, minimum=minimum, maximum=Decimal(10) ** 12)}
+        return {
+            column: v.clean_decimal(
+                value, places=places, minimum=minimum, maximum=Decimal(10) ** 12
+            )
+        }
 
     return FieldSpec(clean, required)
 

@@ -71,14 +71,22 @@ ENTITY = records.Entity("follow-up", m.FollowUp, _view)
 
 def _views(rows: list[m.FollowUp]) -> list[FollowUp]:
     customer_ids = {row.__data__["customer"] for row in rows}
-    names = dict(
-        m.Customer.select(m.Customer.id, m.Customer.name)
-        .where(m.Customer.id.in_(list(customer_ids)))
-        .tuples()
-    ) if customer_ids else {}
+    names = (
+        dict(
+            m.Customer.select(m.Customer.id, m.Customer.name)
+            .where(m.Customer.id.in_(list(customer_ids)))
+            .tuples()
+        )
+        if customer_ids
+        else {}
+    )
     assignees = user_names({row.__data__["assignee"] for row in rows if row.__data__["assignee"]})
     return [
-        _view(row, names.get(row.__data__["customer"], ""), assignees.get(row.__data__["assignee"], ""))
+        _view(
+            row,
+            names.get(row.__data__["customer"], ""),
+            assignees.get(row.__data__["assignee"], ""),
+        )
         for row in rows
     ]
 
@@ -128,7 +136,9 @@ def list_followups(
         if assignee:
             owner = m.User.get_or_none(m.User.name == assignee)
             if owner is None:
-                raise ValidationError.single("user", _("no user named {name!r}").format(name=assignee))
+                raise ValidationError.single(
+                    "user", _("no user named {name!r}").format(name=assignee)
+                )
             select = select.where(m.FollowUp.assignee == owner.id)
         else:
             select = select.where(m.FollowUp.assignee == actor.id)
@@ -219,4 +229,3 @@ def count_overdue(actor: Actor) -> int:
         )
         .count()
     )
-

@@ -94,7 +94,12 @@ def record_history(
         return
     m.History.insert_many(
         [
-            {**base, "field": column, "old_value": history_text(old), "new_value": history_text(new)}
+            {
+                **base,
+                "field": column,
+                "old_value": history_text(old),
+                "new_value": history_text(new),
+            }
             for column, (old, new) in changes.items()
         ]
     ).execute()

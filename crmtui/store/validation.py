@@ -47,7 +47,9 @@ def clean_phone(value: object, *, region: str) -> Normalized:
         raise ValueError(_("{raw!r} is not a phone number").format(raw=raw)) from None
     if not phonenumbers.is_valid_number(number):
         raise ValueError(
-            _("{raw!r} is not a valid phone number (region {region})").format(raw=raw, region=region)
+            _("{raw!r} is not a valid phone number (region {region})").format(
+                raw=raw, region=region
+            )
         )
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return Normalized(e164, raw)
@@ -83,9 +85,11 @@ def clean_email(value: object) -> Normalized:
     try:
         result = email_validator.validate_email(raw, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
-        raise ValueError(_("{raw!r} is not a valid email address ({reason})").format(
-            raw=raw, reason=str(exc).rstrip(".")
-        )) from None
+        raise ValueError(
+            _("{raw!r} is not a valid email address ({reason})").format(
+                raw=raw, reason=str(exc).rstrip(".")
+            )
+        ) from None
     return Normalized(result.normalized.lower(), raw)
 
 

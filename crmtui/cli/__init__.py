@@ -1,0 +1,47 @@
+"""The `crmtui` command: opens the app, or runs a subcommand for scripts and cron."""
+
+import click
+
+from crmtui import __version__
+from crmtui.cli.common import CliState, ErrorHandlingGroup, acting_user
+from crmtui.config import resolve_db_target
+from crmtui.i18n import _
+
+
+@click.group(
+    cls=ErrorHandlingGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=_(
+        "crmtui: customers, their history and your follow-ups, in the terminal.\n\n"
+        "Without a command, opens the app on the database."
+    ),
+)
+@click.option(
+    "--db",
+    "db_option",
+    metavar="PATH|URL",
+    help=_(
+        "SQLite file or postgresql:// URL to use "
+        "(default: $CRMTUI_DB, else crmtui.db in the user data directory)."
+    ),
+)
+@click.version_option(__version__, prog_name="crmtui")
+@click.pass_context
+def main(ctx: click.Context, db_option: str | None) -> None:
+    ctx.obj = CliState(target=resolve_db_target(db_option))
+    if ctx.invoked_subcommand is None:
+        actor = acting_user(ctx)
+        from crmtui.app import CrmApp  # Textual loads only when the app opens
+
+        CrmApp(actor=actor, db_label=ctx.obj.target).run()
+
+
+def _register() -> None:
+    from crmtui.cli import customers, doctor, fields, followups
+
+    for command in (customers.customer, followups.followup, fields.field, doctor.doctor):
+        main.add_command(command)
+
+
+_register()

@@ -1,0 +1,89 @@
+"""What every command shares: the database session, output as text or JSON, and errors."""
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+from decimal import Decimal
+from typing import Any
+
+import click
+import peewee
+
+from crmtui.config import ConfigError
+from crmtui.i18n import _
+from crmtui.store import db as store_db
+from crmtui.store import users
+from crmtui.store.errors import StoreError
+from crmtui.store.types import Actor
+
+
+@dataclasses.dataclass
+class CliState:
+    target: str
+    actor: Actor | None = None
+
+
+def acting_user(ctx: click.Context | None = None) -> Actor:
+    """Open the database the user chose (once per command) and return who is acting."""
+    ctx = ctx or click.get_current_context()
+    state: CliState = ctx.find_object(CliState)
+    if state.actor is None:
+        store_db.open_database(state.target)
+        ctx.find_root().call_on_close(store_db.close_database)
+        state.actor = users.local_actor()
+    return state.actor
+
+
+def database_target(ctx: click.Context | None = None) -> str:
+    ctx = ctx or click.get_current_context()
+    return ctx.find_object(CliState).target
+
+
+def _json_default(value: object) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def echo_json(value: object) -> None:
+    """Write `value` (dataclasses, lists of them, dicts) as JSON on stdout."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    click.echo(json.dumps(value, default=_json_default, ensure_ascii=False, indent=2))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help=_("Write JSON instead of text."))
+
+
+class ErrorHandlingGroup(click.Group):
+    """A click group that turns every refusal into one readable line and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (StoreError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except peewee.DatabaseError as exc:
+            raise click.ClickException(
+                _("the database refused the request: {error}").format(error=str(exc).strip())
+            ) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if os.environ.get("CRMTUI_DEBUG"):
+                raise
+            print(
+                _("crmtui: internal error: {error} (set CRMTUI_DEBUG=1 to see where)").format(
+                    error=f"{type(exc).__name__}: {exc}"
+                ),
+                file=sys.stderr,
+            )
+            ctx.exit(1)

@@ -1,0 +1,30 @@
+"""How values look to a person, shared by the app and the CLI."""
+
+import datetime as dt
+
+from rich.cells import cell_len, set_cell_size
+
+
+def local_time(utc: dt.datetime | None) -> str:
+    """A stored UTC timestamp in the user's local time, to the minute."""
+    if utc is None:
+        return ""
+    return utc.replace(tzinfo=dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def fit(text: str, width: int) -> str:
+    """`text` cut or padded to exactly `width` terminal cells (CJK characters take two)."""
+    return set_cell_size(text, width)
+
+
+def text_table(headers: list[str], rows: list[list[str]], *, max_width: int = 40) -> str:
+    """Rows as aligned columns for a terminal or a pipe; wide characters keep alignment."""
+    widths = [
+        min(max_width, max([cell_len(h)] + [cell_len(r[i]) for r in rows]))
+        for i, h in enumerate(headers)
+    ]
+    lines = []
+    for row in [headers, *rows]:
+        cells = [fit(value, width) for value, width in zip(row, widths, strict=True)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
