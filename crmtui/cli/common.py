@@ -9,13 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 import click
-import peewee
 
 from crmtui.config import ConfigError
 from crmtui.i18n import _
 from crmtui.store import db as store_db
 from crmtui.store import users
-from crmtui.store.errors import StoreError
+from crmtui.store.errors import DatabaseFailure, StoreError
 from crmtui.store.types import Actor
 
 
@@ -71,7 +70,7 @@ class ErrorHandlingGroup(click.Group):
             return super().invoke(ctx)
         except (StoreError, ConfigError) as exc:
             raise click.ClickException(str(exc)) from None
-        except peewee.DatabaseError as exc:
+        except DatabaseFailure as exc:
             raise click.ClickException(
                 _("the database refused the request: {error}").format(error=str(exc).strip())
             ) from None

@@ -10,9 +10,9 @@ from crmtui.cli.common import acting_user, echo_json, json_option
 from crmtui.formatting import local_time, text_table
 from crmtui.i18n import _
 from crmtui.store import changes, customers
-from crmtui.store.models import STAGES
 from crmtui.store.types import Customer, CustomerQuery
 from crmtui.store.validation import format_phone
+from crmtui.store.vocabulary import STAGES
 
 # Options shared by `add` and `edit`: (option name, customer field, help).
 _FIELD_OPTIONS: list[tuple[str, str, str]] = [

@@ -6,7 +6,7 @@ from crmtui.cli.common import acting_user, echo_json, json_option
 from crmtui.formatting import text_table
 from crmtui.i18n import _
 from crmtui.store import custom_fields
-from crmtui.store.models import CUSTOM_FIELD_KINDS
+from crmtui.store.vocabulary import CUSTOM_FIELD_KINDS
 
 
 @click.group(help=_("Define the optional customer fields your team needs."))

@@ -6,8 +6,8 @@ from crmtui.cli.common import acting_user, echo_json, json_option
 from crmtui.formatting import local_time, text_table
 from crmtui.i18n import _
 from crmtui.store import followups
-from crmtui.store.models import PRIORITIES, utcnow
 from crmtui.store.types import FollowUp
+from crmtui.store.vocabulary import PRIORITIES
 
 
 def _print_followups(items: list[FollowUp]) -> None:
@@ -115,7 +115,7 @@ def list_(
         everyone=everyone,
         customer_id=customer_id,
         status=status,
-        due_before=utcnow() if overdue else None,
+        overdue=overdue,
         limit=limit or None,
     )
     if as_json:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 from crmtui.i18n import _
 from crmtui.store import models as m
-from crmtui.store import records
+from crmtui.store import records, vocabulary
 from crmtui.store.db import write_transaction
 from crmtui.store.errors import FieldProblem, NotFoundError, ValidationError
 from crmtui.store.permissions import FIELD_ADMIN, FIELD_READ, authorize
@@ -42,7 +42,7 @@ def define_field(
     except ValueError as exc:
         problems.append(FieldProblem("label", str(exc)))
     try:
-        kind = clean_choice(kind, choices=m.CUSTOM_FIELD_KINDS)
+        kind = clean_choice(kind, choices=vocabulary.CUSTOM_FIELD_KINDS)
     except ValueError as exc:
         problems.append(FieldProblem("kind", str(exc)))
     cleaned_choices = tuple(dict.fromkeys(c.strip() for c in choices if c.strip()))

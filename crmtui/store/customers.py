@@ -7,7 +7,7 @@ import peewee
 
 from crmtui.config import current_settings
 from crmtui.i18n import _
-from crmtui.store import custom_fields, records
+from crmtui.store import custom_fields, records, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store.db import write_transaction
@@ -32,12 +32,12 @@ FIELDS: dict[str, f.FieldSpec] = {
     "utm_source": f.text("utm_source", 100),
     "utm_medium": f.text("utm_medium", 100),
     "utm_campaign": f.text("utm_campaign", 100),
-    "stage": f.choice("stage", m.STAGES),
+    "stage": f.choice("stage", vocabulary.STAGES),
     "owner": f.user("owner"),
     "key_account": f.boolean("key_account"),
     "needs": f.text("needs", 4000, multiline=True),
     "preferences": f.text("preferences", 4000, multiline=True),
-    "preferred_channel": f.choice("preferred_channel", m.CHANNELS, allow_empty=True),
+    "preferred_channel": f.choice("preferred_channel", vocabulary.CHANNELS, allow_empty=True),
     "notes": f.text("notes", 20000, multiline=True),
     "marketing_consent": f.boolean("marketing_consent"),
     "consent_date": f.date("consent_date"),

@@ -43,6 +43,11 @@ _UNITS = {
 }
 
 
+def utcnow() -> dt.datetime:
+    """The current time in UTC, naive, as every timestamp is stored."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
 class DateParseError(ValueError):
     """The text is not a date or time crmtui understands; the message says why."""
 

@@ -2,7 +2,11 @@
 
 from dataclasses import dataclass
 
+from peewee import DatabaseError as DatabaseFailure
+
 from crmtui.i18n import _
+
+__all__ = ["DatabaseFailure"]  # what the driver raises when the database itself fails
 
 
 class StoreError(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
 from crmtui.i18n import _
-from crmtui.store import customers, records, timeline
+from crmtui.store import customers, records, timeline, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store.db import write_transaction
@@ -52,7 +52,7 @@ def _clean_recurrence(value: object) -> dict[str, object]:
 FIELDS: dict[str, f.FieldSpec] = {
     "title": f.text("title", required=True),
     "due_at": f.moment("due_at", required=True),
-    "priority": f.choice("priority", m.PRIORITIES),
+    "priority": f.choice("priority", vocabulary.PRIORITIES),
     "assignee": f.user("assignee"),
     "recurrence": f.FieldSpec(_clean_recurrence),
     "notes": f.text("notes", 4000, multiline=True),
@@ -123,7 +123,7 @@ def list_followups(
     everyone: bool = False,
     customer_id: int | None = None,
     status: str = "open",
-    due_before: dt.datetime | None = None,
+    overdue: bool = False,
     offset: int = 0,
     limit: int | None = 100,
 ) -> Page:
@@ -142,8 +142,8 @@ def list_followups(
             select = select.where(m.FollowUp.assignee == owner.id)
         else:
             select = select.where(m.FollowUp.assignee == actor.id)
-    if due_before is not None:
-        select = select.where(m.FollowUp.due_at < due_before)
+    if overdue:
+        select = select.where(m.FollowUp.due_at < m.utcnow())
     page = select.order_by(m.FollowUp.due_at, m.FollowUp.id).offset(offset)
     if limit is not None:
         page = page.limit(limit)

@@ -11,23 +11,8 @@ from decimal import Decimal
 
 import peewee
 
+from crmtui.store.dates import utcnow
 from crmtui.store.db import database_proxy
-
-STAGES = ("new", "prospect", "active", "dormant", "churned")
-ROLES = ("admin", "manager", "sales", "marketing", "readonly")
-DEAL_STATUSES = ("won", "lost", "open")
-CHANNELS = ("call", "meeting", "email", "visit", "wechat", "social", "other")
-SERVICE_KINDS = ("support", "training", "upgrade", "after_sales")
-SERVICE_STATUSES = ("open", "in_progress", "resolved", "closed")
-FEEDBACK_KINDS = ("praise", "suggestion", "complaint")
-FOLLOWUP_STATUSES = ("open", "done", "snoozed", "cancelled")
-PRIORITIES = ("low", "normal", "high", "urgent")
-CUSTOM_FIELD_KINDS = ("text", "number", "date", "choice")
-
-
-def utcnow() -> dt.datetime:
-    """The current time in UTC, naive, as every timestamp is stored."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 class DateTimeField(peewee.DateTimeField):

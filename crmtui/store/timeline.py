@@ -14,7 +14,7 @@ import peewee
 
 from crmtui.config import current_settings
 from crmtui.i18n import _
-from crmtui.store import customers, records
+from crmtui.store import customers, records, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store import types as t
@@ -85,7 +85,7 @@ PURCHASE = Kind(
         "quantity": f.decimal("quantity", 3, minimum=Decimal(0)),
         "amount": f.decimal("amount", 2, required=True),
         "currency": f.currency("currency"),
-        "status": f.choice("status", m.DEAL_STATUSES),
+        "status": f.choice("status", vocabulary.DEAL_STATUSES),
         "notes": f.text("notes", 4000, multiline=True),
     },
     (m.Purchase.date.desc(), m.Purchase.id.desc()),
@@ -95,7 +95,7 @@ COMMUNICATION = Kind(
     records.Entity("communication", m.Communication, plain_view(t.Communication)),
     {
         "at": f.moment("at", required=True),
-        "channel": f.choice("channel", m.CHANNELS),
+        "channel": f.choice("channel", vocabulary.CHANNELS),
         "user": f.user("user"),
         "summary": f.text("summary", 4000, required=True, multiline=True),
         "outcome": f.text("outcome", 4000, multiline=True),
@@ -107,12 +107,12 @@ COMMUNICATION = Kind(
 SERVICE = Kind(
     records.Entity("service item", m.ServiceItem, plain_view(t.ServiceItem)),
     {
-        "kind": f.choice("kind", m.SERVICE_KINDS),
+        "kind": f.choice("kind", vocabulary.SERVICE_KINDS),
         "title": f.text("title", required=True),
         "opened_on": f.date("opened_on", required=True),
         "due_on": f.date("due_on"),
         "resolved_on": f.date("resolved_on"),
-        "status": f.choice("status", m.SERVICE_STATUSES),
+        "status": f.choice("status", vocabulary.SERVICE_STATUSES),
         "assignee": f.user("assignee"),
         "notes": f.text("notes", 4000, multiline=True),
     },
@@ -122,9 +122,9 @@ FEEDBACK = Kind(
     records.Entity("feedback", m.Feedback, plain_view(t.Feedback)),
     {
         "date": f.date("date", required=True),
-        "channel": f.choice("channel", m.CHANNELS),
+        "channel": f.choice("channel", vocabulary.CHANNELS),
         "score": f.integer("score", 1, 5, required=True),
-        "kind": f.choice("kind", m.FEEDBACK_KINDS),
+        "kind": f.choice("kind", vocabulary.FEEDBACK_KINDS),
         "comment": f.text("comment", 4000, multiline=True),
     },
     (m.Feedback.date.desc(), m.Feedback.id.desc()),
