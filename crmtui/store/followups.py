@@ -61,6 +61,8 @@ FIELDS: dict[str, f.FieldSpec] = {
 
 _plain_view = timeline.plain_view(FollowUp)
 
+_OUTCOME = {"outcome": f.text("outcome", 4000, required=True, multiline=True)}
+
 
 def _view(row: m.FollowUp, customer_name: str = "", assignee: str = "") -> FollowUp:
     return dataclasses.replace(_plain_view(row), customer_name=customer_name, assignee=assignee)
@@ -159,7 +161,7 @@ def complete_followup(
     Returns the completed follow-up and the next one (None unless it recurs).
     """
     authorize(actor, FOLLOWUP_WRITE)
-    outcome_text = f.text("outcome", 4000, required=True, multiline=True).clean(outcome)["outcome"]
+    outcome_text = f.clean_fields(_OUTCOME, {"outcome": outcome}, partial=False)["outcome"]
     with write_transaction():
         row = records.get_row(ENTITY, followup_id, lock=True)
         if row.status != "open":

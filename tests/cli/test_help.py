@@ -1,0 +1,51 @@
+"""Every command and option explains itself (`--help`)."""
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from crmtui.cli import main
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [path]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, (*path, name)))
+        else:
+            found.append((*path, name))
+    return found
+
+
+ALL_COMMANDS = _commands(main)
+
+
+def _command(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = main
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
+
+
+def test_the_expected_commands_exist() -> None:
+    names = {" ".join(path) for path in ALL_COMMANDS}
+    for expected in [
+        "customer add", "customer list", "customer show", "customer edit", "customer delete",
+        "customer history", "followup add", "followup list", "followup done", "followup snooze",
+        "field add", "field list", "field remove", "demo", "doctor",
+    ]:  # fmt: skip
+        assert expected in names
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=lambda p: " ".join(p) or "crmtui")
+def test_every_command_and_option_has_help(path: tuple[str, ...]) -> None:
+    command = _command(path)
+    assert (command.help or "").strip(), f"{' '.join(path)} has no help text"
+    for param in command.params:
+        if isinstance(param, click.Option):
+            assert (param.help or "").strip(), f"{' '.join(path)} {param.opts[0]} has no help"
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+    assert command.help.split("\n")[0][:30] in " ".join(result.output.split())
