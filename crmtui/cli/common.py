@@ -62,6 +62,11 @@ def echo_json(value: object) -> None:
 json_option = click.option("--json", "as_json", is_flag=True, help=_("Write JSON instead of text."))
 
 
+def _one_line(message: str) -> str:
+    """Driver messages can span lines; a script reads one line per error."""
+    return " ".join(message.split())
+
+
 class ErrorHandlingGroup(click.Group):
     """A click group that turns every refusal into one readable line and exit status 1."""
 
@@ -69,10 +74,10 @@ class ErrorHandlingGroup(click.Group):
         try:
             return super().invoke(ctx)
         except (StoreError, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(_one_line(str(exc))) from None
         except DatabaseFailure as exc:
             raise click.ClickException(
-                _("the database refused the request: {error}").format(error=str(exc).strip())
+                _("the database refused the request: {error}").format(error=_one_line(str(exc)))
             ) from None
         except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
             raise
