@@ -1,0 +1,78 @@
+"""The Textual app: the screens, the global keys, and the header's status line.
+
+The CLI opens the database and names the acting user before the app starts; the app only
+calls store functions, so it runs alike on SQLite and PostgreSQL.
+"""
+
+import shlex
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from crmtui.config import resolve_db_target
+from crmtui.i18n import _, ngettext
+from crmtui.screens.customers import CustomersScreen
+from crmtui.store import followups
+from crmtui.store.db import redact_url
+from crmtui.store.errors import PermissionDeniedError
+from crmtui.store.types import Actor
+
+# Follow-ups turn overdue as time passes, so the count in the header is taken again this often.
+OVERDUE_REFRESH_SECONDS = 60
+
+
+def shown_target(target: str) -> str:
+    """The database as the header shows it: no password, and the home folder as `~`."""
+    target = redact_url(target)
+    home = str(Path.home())
+    if target.startswith(home + "/"):
+        return "~" + target.removeprefix(home)
+    return target
+
+
+def shell_command(target: str) -> str:
+    """How to run crmtui from a shell on `target`: `--db` only when it is not the default."""
+    if target == resolve_db_target(None):
+        return "crmtui"
+    return f"crmtui --db {shlex.quote(redact_url(target))}"
+
+
+class CrmApp(App[None]):
+    """crmtui in the terminal."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "crmtui"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", _("Quit"), id="app.quit"),
+    ]
+
+    def __init__(self, actor: Actor, db_label: str) -> None:
+        super().__init__()
+        self.actor = actor
+        self.db_label = db_label
+
+    def get_default_screen(self) -> Screen:
+        return CustomersScreen(self.actor, shell_command(self.db_label))
+
+    def on_mount(self) -> None:
+        self.show_status()
+        self.set_interval(OVERDUE_REFRESH_SECONDS, self.show_status)
+
+    def show_status(self) -> None:
+        """Put the user's count of overdue follow-ups and the database in the header.
+
+        The count comes first: a long database path is cut at the end of the line.
+        """
+        parts = [shown_target(self.db_label)]
+        try:
+            count = followups.count_overdue(self.actor)
+        except PermissionDeniedError:
+            pass  # a role that may not read follow-ups has none to count
+        else:
+            overdue = ngettext("{count} overdue follow-up", "{count} overdue follow-ups", count)
+            parts.insert(0, overdue.format(count=count))
+        self.sub_title = " · ".join(parts)

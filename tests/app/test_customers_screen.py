@@ -1,0 +1,376 @@
+"""The first screen, driven by keys through Textual's Pilot, on each database backend.
+
+Assertions are on what the user sees (the table's rendered lines, the screen's text) and on
+what the table asks of the store.
+"""
+
+import datetime as dt
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.cells import cell_len
+from textual.app import App, ComposeResult
+from textual.message import Message
+from textual.pilot import Pilot
+
+from crmtui.app import CrmApp, shell_command, shown_target
+from crmtui.config import default_db_path
+from crmtui.store import customers, followups, timeline, users, vocabulary
+from crmtui.store.types import Actor
+from crmtui.widgets.customer_table import STAGE_LABELS, CustomerTable, column_widths, fit
+
+SIZE = (80, 24)
+
+
+def table_of(app: App) -> CustomerTable:
+    return app.screen.query_one(CustomerTable)
+
+
+def table_lines(app: App) -> list[str]:
+    """The table's lines as painted: the column header, then the visible rows."""
+    table = table_of(app)
+    return [table.render_line(y).text for y in range(table.size.height)]
+
+
+async def screen_text(pilot: Pilot) -> str:
+    """Everything on the terminal, as plain text, once the screen has caught up."""
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
+
+
+def cells_of(line: str, width: int) -> list[str]:
+    """The text of each column in a painted table line `width` cells wide."""
+    cells, chars = [], iter(line)
+    for column_width in column_widths(width):
+        next(chars)  # the blank before each column
+        cell, used = "", 0
+        while used < column_width:
+            char = next(chars)
+            cell, used = cell + char, used + cell_len(char)
+        cells.append(cell.strip())
+    return cells
+
+
+def add_numbered(actor: Actor, count: int) -> None:
+    """`Customer 000` … in a shuffled order, so the table must sort them."""
+    for n in sorted(range(count), key=lambda n: (n * 7919) % count):
+        customers.add_customer(actor, {"name": f"Customer {n:03d}", "company": f"Firm {n}"})
+
+
+@pytest.fixture
+def fetches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int | None]]:
+    """Every (offset, limit) the table asks of `list_customers`."""
+    calls: list[tuple[int, int | None]] = []
+    real = customers.list_customers
+
+    def recording(actor: Actor, query: object = None, *, offset: int = 0, limit: int | None = 50):
+        calls.append((offset, limit))
+        return real(actor, query, offset=offset, limit=limit)
+
+    monkeypatch.setattr(customers, "list_customers", recording)
+    return calls
+
+
+class TableApp(App[None]):
+    """Just the table, so a test can choose its page size."""
+
+    def __init__(self, actor: Actor, **options: int) -> None:
+        super().__init__()
+        self.actor = actor
+        self.options = options
+
+    def compose(self) -> ComposeResult:
+        yield CustomerTable(self.actor, **self.options)
+
+
+async def test_empty_database_says_how_to_add_customers(db: str, actor: Actor) -> None:
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not table_of(app).display
+        words = " ".join((await screen_text(pilot)).split())  # long paths wrap
+        assert "No customers yet." in words
+        assert "demo --customers 1000" in words
+        assert "customer add --name NAME" in words
+        message = str(app.screen.query_one("#empty-message").content)
+        command = shell_command(db)
+        assert f"{command} demo --customers 1000" in message
+        assert f"{command} customer add --name NAME" in message
+        assert f"{command} import" in message
+
+        # Someone adds a customer from a shell; r shows the table instead of the message.
+        customers.add_customer(actor, {"name": "Alice Smith"})
+        await pilot.press("r")
+        await pilot.pause()
+        assert table_of(app).display and table_of(app).has_focus
+        assert "No customers yet." not in await screen_text(pilot)
+        assert table_lines(app)[1].startswith(" Alice Smith ")
+
+
+async def test_rows_show_the_columns_sorted_by_name(db: str, actor: Actor) -> None:
+    for name, company, phone, stage in [
+        ("Charlie Brown", "Peanuts Inc", "139 8765 4321", "active"),
+        ("Alice Smith", "Acme", "138 1234 5678", "prospect"),
+        ("Bob Jones", "", "+1 415 555 0123", "new"),
+    ]:
+        customers.add_customer(
+            actor,
+            {"name": name, "company": company, "phone": phone, "stage": stage, "owner": actor.name},
+        )
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        width = table_of(app).size.width
+        header, *rows = [cells_of(line, width) for line in table_lines(app)]
+        assert header == ["Name", "Company", "Phone", "Stage", "Owner", "Last contact"]
+        assert rows[:4] == [
+            ["Alice Smith", "Acme", "+86 138 1234 5678", "prospect", actor.name, ""],
+            ["Bob Jones", "", "+1 415-555-0123", "new", actor.name, ""],
+            ["Charlie Brown", "Peanuts Inc", "+86 139 8765 4321", "active", actor.name, ""],
+            ["", "", "", "", "", ""],
+        ]
+        assert all(cell_len(line) == width for line in table_lines(app))
+
+
+@pytest.fixture
+def beijing_time() -> Iterator[None]:
+    """Local time eight hours ahead of UTC (a POSIX rule, so no time zone database is needed)."""
+    previous = os.environ.get("TZ")
+    os.environ["TZ"] = "CST-8"
+    time.tzset()
+    yield
+    if previous is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = previous
+    time.tzset()
+
+
+async def test_last_contact_is_shown_in_local_time(
+    db: str, actor: Actor, beijing_time: None
+) -> None:
+    customer = customers.add_customer(actor, {"name": "Alice Smith"})
+    timeline.add_record(
+        actor,
+        timeline.COMMUNICATION,
+        customer.id,
+        {"at": dt.datetime(2025, 3, 5, 22, 30), "channel": "call", "summary": "Intro call"},
+    )
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert table_lines(app)[1].rstrip().endswith("2025-03-06 06:30")
+
+
+async def test_cursor_keys_move_the_highlighted_row(db: str, actor: Actor) -> None:
+    add_numbered(actor, 60)
+    messages: list[Message] = []
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
+        await pilot.pause()
+        table = table_of(app)
+        cursor_style = table.get_component_rich_style("customer-table--cursor")
+
+        def highlighted_lines() -> list[int]:
+            return [
+                y
+                for y in range(1, table.size.height)
+                if {s.style for s in table.render_line(y)} == {cursor_style}
+            ]
+
+        assert table.has_focus
+        assert highlighted_lines() == [1]
+        await pilot.press("j", "j", "down", "k")
+        assert table.cursor_row == 2
+        assert highlighted_lines() == [3]
+        assert table.render_line(3).text.startswith(" Customer 002 ")
+
+        await pilot.press("pagedown")
+        body = table.size.height - 1
+        assert table.cursor_row == 2 + body
+        assert table_lines(app)[1].startswith(f" Customer {body:03d} ")
+        assert highlighted_lines() == [3]
+        await pilot.press("pageup", "up", "up", "up")
+        assert table.cursor_row == 0  # stops at the first row
+        await pilot.press("end")
+        assert table.cursor_row == 59
+        await pilot.press("home")
+        assert table.cursor_row == 0
+
+        # The hook sees a message at each node it bubbles through: count each once.
+        posted = list({id(m): m for m in messages}.values())
+        moved = [m for m in posted if isinstance(m, CustomerTable.Highlighted)]
+        assert moved[-1].customer.name == "Customer 000"
+        assert any(m.customer.name == "Customer 059" for m in moved)
+
+        await pilot.press("j", "enter")
+        posted = list({id(m): m for m in messages}.values())
+        selected = [m for m in posted if isinstance(m, CustomerTable.Selected)]
+        assert [(m.index, m.customer.name) for m in selected] == [(1, "Customer 001")]
+
+
+async def test_G_shows_the_last_customer_fetching_only_what_is_shown(
+    db: str, actor: Actor, fetches: list[tuple[int, int | None]]
+) -> None:
+    add_numbered(actor, 500)
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = table_of(app)
+        assert table.total == 500
+        assert "Customer 499" not in await screen_text(pilot)
+
+        await pilot.press("G")
+        await pilot.pause()
+        assert table.cursor_row == 499
+        lines = table_lines(app)
+        assert lines[-1].startswith(" Customer 499 ")
+        assert lines[1].startswith(f" Customer {500 - (len(lines) - 1):03d} ")
+        assert "Customer 499" in await screen_text(pilot)
+
+        await pilot.press("g")
+        assert table_lines(app)[1].startswith(" Customer 000 ")
+
+    # Pages of 100: the first, and the one holding the last rows. Never the whole list.
+    assert fetches, "the table did not ask the store for rows"
+    assert all(limit == table.page_size for _offset, limit in fetches)
+    assert {offset for offset, _limit in fetches} == {0, 400}
+
+
+async def test_the_row_cache_stays_bounded_while_scrolling_through(
+    db: str, actor: Actor, fetches: list[tuple[int, int | None]]
+) -> None:
+    add_numbered(actor, 120)
+    # 23 rows on screen touch at most 4 pages of 10: the table keeps 4, not the 2 asked for.
+    app = TableApp(actor, page_size=10, max_pages=2)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(CustomerTable)
+        table.focus()
+        for _ in range(8):  # past the end of 120 rows
+            await pilot.press("pagedown")
+        assert table.cursor_row == 119
+        assert table.render_line(table.size.height - 1).text.startswith(" Customer 119 ")
+        assert all(limit == 10 for _offset, limit in fetches)
+        assert len(fetches) == len(set(fetches)) == 12  # each page once, no refetch while painting
+        fetches.clear()
+
+        await pilot.press("g")
+        await pilot.pause()
+        assert table.render_line(1).text.startswith(" Customer 000 ")
+    # Only two pages are kept, so the first pages had to be fetched again.
+    assert sorted(fetches) == [(0, 10), (10, 10), (20, 10)]
+
+
+async def test_customers_added_elsewhere_appear_when_their_page_is_fetched(
+    db: str, actor: Actor
+) -> None:
+    add_numbered(actor, 60)
+    app = TableApp(actor, page_size=10)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(CustomerTable)
+        table.focus()
+        assert table.total == 60
+        for n in range(900, 905):  # another user adds customers that sort last
+            customers.add_customer(actor, {"name": f"Customer {n}"})
+
+        await pilot.press("G")  # fetches the last page, and with it the new count
+        await pilot.pause()
+        assert table.total == 65
+        await pilot.press("G")
+        assert table.cursor_row == 64
+        assert table.render_line(table.size.height - 1).text.startswith(" Customer 904 ")
+
+
+async def test_chinese_names_keep_the_columns_aligned(db: str, actor: Actor) -> None:
+    customers.add_customer(
+        actor, {"name": "张伟", "company": "北京华信科技有限公司", "phone": "138 1234 5678"}
+    )
+    customers.add_customer(
+        actor, {"name": "Alice Smith", "company": "Acme", "phone": "139 8765 4321"}
+    )
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        lines = table_lines(app)[1:3]
+        assert {line.split()[0] for line in lines} == {"张伟", "Alice"}
+        phone_cells = {cell_len(line[: line.index("+86")]) for line in lines}
+        assert len(phone_cells) == 1, lines
+        assert any("北京华信" in line and "…" in line for line in lines)
+        assert {cell_len(line) for line in lines} == {table_of(app).size.width}
+
+
+async def test_header_shows_the_database_and_overdue_follow_ups(db: str, actor: Actor) -> None:
+    customer = customers.add_customer(actor, {"name": "Alice Smith"})
+    followups.add_followup(actor, customer.id, {"title": "Call back", "due_at": "2024-01-02 09:00"})
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.sub_title == f"1 overdue follow-up · {shown_target(db)}"
+        followups.add_followup(actor, customer.id, {"title": "Visit", "due_at": "2024-02-03"})
+        app.show_status()
+        assert app.sub_title.startswith("2 overdue follow-ups · ")
+        assert "crmtui — 2 overdue follow-ups · " in (await screen_text(pilot)).splitlines()[0]
+
+
+async def test_a_role_without_follow_ups_still_opens(db: str, actor: Actor) -> None:
+    ids = users.ensure_users([("mkt", "Marketing", "marketing")])
+    marketer = Actor(id=ids["mkt"], name="mkt", role="marketing")
+    customers.add_customer(actor, {"name": "Alice Smith"})
+    app = CrmApp(actor=marketer, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.sub_title == shown_target(db)
+        assert table_lines(app)[1].startswith(" Alice Smith ")
+
+
+async def test_q_quits(db: str, actor: Actor) -> None:
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.return_code is None
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+    assert not app.is_running
+
+
+def test_fit_pads_and_crops_by_terminal_cells() -> None:
+    assert fit("张伟", 6) == "张伟  "
+    assert fit("北京华信科技有限公司", 12) == "北京华信科… "  # no half of a 2-cell character
+    assert fit("Alexander Hamilton", 8) == "Alexand…"
+    assert all(
+        cell_len(fit(text, width)) == width
+        for text in ("北京华信科技", "Acme", "")
+        for width in range(1, 14)
+    )
+
+
+def test_every_stage_has_a_label() -> None:
+    assert set(STAGE_LABELS) == set(vocabulary.STAGES)
+
+
+@pytest.mark.parametrize(
+    ("target", "shown", "command"),
+    [
+        ("/data/crm.db", "/data/crm.db", "crmtui --db /data/crm.db"),
+        ("/data/my crm.db", "/data/my crm.db", "crmtui --db '/data/my crm.db'"),
+        (
+            "postgresql://sales:secret@db.example/crm",
+            "postgresql://sales@db.example/crm",
+            "crmtui --db postgresql://sales@db.example/crm",
+        ),
+    ],
+)
+def test_the_database_is_named_without_secrets(target: str, shown: str, command: str) -> None:
+    assert shown_target(target) == shown
+    assert shell_command(target) == command
+
+
+def test_the_default_database_needs_no_db_option() -> None:
+    default = str(default_db_path())
+    assert shell_command(default) == "crmtui"
+    assert shown_target(default) == "~/" + str(Path(default).relative_to(Path.home()))
