@@ -13,7 +13,15 @@ def local_time(utc: dt.datetime | None) -> str:
 
 
 def fit(text: str, width: int) -> str:
-    """`text` cut or padded to exactly `width` terminal cells (CJK characters take two)."""
+    """`text` cropped or padded to exactly `width` terminal cells; a cropped text ends in "…".
+
+    Widths are cells, not characters, so a Chinese character (two cells) keeps columns aligned.
+    """
+    if width <= 0:
+        return ""
+    if cell_len(text) > width:
+        # A cut through a two-cell character leaves a blank cell: the "…" goes before it.
+        text = set_cell_size(text, width - 1).rstrip() + "…"
     return set_cell_size(text, width)
 
 

@@ -10,14 +10,13 @@ Line 0 of the widget is the column header and never scrolls; virtual line `n + 1
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -27,6 +26,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from crmtui.formatting import fit, local_time
 from crmtui.i18n import _
 from crmtui.store import customers as customer_store
 from crmtui.store.types import Actor, Customer, CustomerQuery
@@ -39,26 +39,6 @@ STAGE_LABELS: dict[str, str] = {
     "dormant": _("dormant"),
     "churned": _("churned"),
 }
-
-
-def local_time(moment: dt.datetime | None) -> str:
-    """A stored (naive UTC) timestamp as the local date and minute; "" when there is none."""
-    if moment is None:
-        return ""
-    return moment.replace(tzinfo=dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M")
-
-
-def fit(text: str, width: int) -> str:
-    """`text` cropped or padded to exactly `width` terminal cells; a cropped text ends in "…".
-
-    Widths are cells, not characters, so a Chinese character (two cells) keeps columns aligned.
-    """
-    if width <= 0:
-        return ""
-    if cell_len(text) > width:
-        # A cut through a two-cell character leaves a blank cell: the "…" goes before it.
-        text = set_cell_size(text, width - 1).rstrip() + "…"
-    return set_cell_size(text, width)
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,10 @@ from textual.pilot import Pilot
 
 from crmtui.app import CrmApp, shell_command, shown_target
 from crmtui.config import default_db_path
+from crmtui.formatting import fit
 from crmtui.store import customers, followups, timeline, users, vocabulary
 from crmtui.store.types import Actor
-from crmtui.widgets.customer_table import STAGE_LABELS, CustomerTable, column_widths, fit
+from crmtui.widgets.customer_table import STAGE_LABELS, CustomerTable, column_widths
 
 SIZE = (80, 24)
 
