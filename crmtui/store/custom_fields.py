@@ -99,7 +99,8 @@ def _clean_value(definition: CustomFieldDef, value: object) -> str:
     if value is None or str(value).strip() == "":
         return ""
     if definition.kind == "number":
-        return str(clean_decimal(value, places=6).normalize())
+        # Fixed-point text: str() of a normalized Decimal writes 100 as "1E+2".
+        return format(clean_decimal(value, places=6).normalize(), "f")
     if definition.kind == "date":
         day = clean_date(value)
         return day.isoformat() if day else ""

@@ -48,9 +48,16 @@ MAX_TAG_LENGTH = 64
 EVERYONE = CustomerQuery()  # no filter, sorted by name
 
 
+# View fields not read straight off the row; reading `row.owner` would fetch the User row
+# (one query per customer in a list).
+_DERIVED = frozenset({"owner", "owner_id", "custom", "tags"})
+
+
 def _view(row: m.Customer, tags: Sequence[str] = (), owner: str = "") -> Customer:
     data = {
-        name: getattr(row, name) for name in Customer.__dataclass_fields__ if hasattr(row, name)
+        name: getattr(row, name)
+        for name in Customer.__dataclass_fields__
+        if name not in _DERIVED and hasattr(row, name)
     }
     data.update(
         owner_id=row.__data__.get("owner"),
@@ -108,16 +115,20 @@ def _prepare(
 
 
 def _tags_of(customer_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each customer's tags in `clean_tags` order: sorted here, not by the database, whose
+    collation (PostgreSQL's locale) may order "b2b" and "VIP" differently; the stored and the
+    typed tags must compare equal when they are the same."""
     tags: dict[int, list[str]] = {cid: [] for cid in customer_ids}
     if customer_ids:
         query = (
             m.CustomerTag.select(m.CustomerTag.customer, m.CustomerTag.tag)
             .where(m.CustomerTag.customer.in_(list(customer_ids)))
-            .order_by(m.CustomerTag.tag)
             .tuples()
         )
         for customer_id, tag in query:
             tags[customer_id].append(tag)
+    for names in tags.values():
+        names.sort()
     return tags
 
 
@@ -189,9 +200,9 @@ def update_customer(
             old_tags = _set_tags(customer_id, tags)
             if old_tags != tags:
                 extra["tags"] = (", ".join(old_tags), ", ".join(tags))
-        if extra:
-            columns["updated_at"] = m.utcnow()  # a tag or custom change is a new version too
-        records.update(actor, ENTITY, customer_id, columns, row.version)
+        # A tag or custom change is a new version too, even when no column differs (tags
+        # live in their own table; timestamps have whole seconds, so updated_at may not move).
+        records.update(actor, ENTITY, customer_id, columns, row.version, always=bool(extra))
         if extra:
             records.record_history(actor, ENTITY, customer_id, customer_id, "update", extra)
     return get_customer(actor, customer_id)
@@ -264,5 +275,8 @@ def list_customers(
     if limit is not None:
         select = select.limit(limit)
     rows = _views(list(select))
-    total = offset + len(rows) if limit is None else _filtered(query).count()
+    # Without a limit the rows seen are the rest of the list, unless the offset ran past
+    # its end.
+    everything_seen = limit is None and (bool(rows) or offset == 0)
+    total = offset + len(rows) if everything_seen else _filtered(query).count()
     return Page(tuple(rows), offset, total)

@@ -9,6 +9,7 @@ never fails half-way with "database is locked".
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -103,21 +104,29 @@ def open_database(target: str) -> peewee.Database:
     try:
         db.connect(reuse_if_open=True)
         _upgrade(db, ALL_MODELS)
+    except DatabaseOpenError:
+        db.close()
+        raise
     except peewee.OperationalError as exc:
         db.close()
         raise DatabaseOpenError(
             _("cannot open database {target}: {error}").format(
-                target=redact_url(target), error=str(exc).strip()
+                target=redact_url(target), error=_one_line(exc)
             )
         ) from exc
     except peewee.DatabaseError as exc:
         db.close()
         raise DatabaseOpenError(
             _("{target} is not a usable crmtui database: {error}").format(
-                target=redact_url(target), error=str(exc).strip()
+                target=redact_url(target), error=_one_line(exc)
             )
         ) from exc
     return db
+
+
+def _one_line(exc: Exception) -> str:
+    """A driver's message on one line, as every StoreError is (psycopg's span several)."""
+    return " ".join(str(exc).split())
 
 
 def close_database() -> None:
@@ -144,8 +153,12 @@ def write_transaction() -> Iterator[None]:
 
 
 def redact_url(target: str) -> str:
-    """The target with any password in a URL replaced, for messages and logs."""
-    if not is_postgres_url(target) or "@" not in target:
+    """The target with any password in a URL left out, for messages and logs."""
+    if not is_postgres_url(target):
+        return target
+    # libpq also takes the password as a query parameter: `…/crm?password=secret`.
+    target = re.sub(r"([?&])password=[^&]*&?", r"\1", target).rstrip("?&")
+    if "@" not in target:
         return target
     scheme, rest = target.split("://", 1)
     credentials, host = rest.rsplit("@", 1)
@@ -160,6 +173,28 @@ def _upgrade(
     migrations: Mapping[int, Migration] = MIGRATIONS,
 ) -> int:
     """Bring the schema to `target`; return the version the database had before."""
+    sqlite = not isinstance(db, peewee.PostgresqlDatabase)
+    if sqlite:
+        # SQLite changes a column by rebuilding its table, dropping the old one; with foreign
+        # keys on, that drop cascade-deletes every dependent row (a customer's purchases,
+        # tags, …). The pragma is ignored inside a transaction, so it is switched off around
+        # it, and the keys are checked before the upgrade commits (SQLite's documented way).
+        db.pragma("foreign_keys", 0)
+    try:
+        return _upgrade_in_transaction(db, models, target, migrations, check_keys=sqlite)
+    finally:
+        if sqlite:
+            db.pragma("foreign_keys", 1)
+
+
+def _upgrade_in_transaction(
+    db: peewee.Database,
+    models: list[type[peewee.Model]],
+    target: int,
+    migrations: Mapping[int, Migration],
+    *,
+    check_keys: bool,
+) -> int:
     with db.atomic():
         if isinstance(db, peewee.PostgresqlDatabase):
             # Two processes opening a new database at once must not both create it.
@@ -185,5 +220,11 @@ def _upgrade(
                     _("no upgrade path from schema version {version}").format(version=version)
                 )
             migrations[version](db)
+        if check_keys and db.execute_sql("PRAGMA foreign_key_check").fetchone() is not None:
+            raise DatabaseOpenError(
+                _("the upgrade to schema version {target} left broken references").format(
+                    target=target
+                )
+            )
         SchemaVersion.update(version=target).execute()
         return found

@@ -30,6 +30,17 @@ _SIMPLE_RULES = {
 def _recurrence_rule(rule: str, start: dt.datetime) -> rrule:
     if rule in _SIMPLE_RULES:
         freq, interval = _SIMPLE_RULES[rule]
+        if freq in (MONTHLY, YEARLY) and start.day > 28:
+            # "Every month" from the 31st falls on the last day of a shorter month, as `+1m`
+            # does; a plain rule would skip every month without that day (January to March).
+            return rrule(
+                freq,
+                interval=interval,
+                dtstart=start,
+                bymonth=start.month if freq == YEARLY else None,
+                bymonthday=tuple(range(28, start.day + 1)),
+                bysetpos=-1,
+            )
         return rrule(freq, interval=interval, dtstart=start)
     return rrulestr(rule, dtstart=start)  # type: ignore[return-value]
 

@@ -39,8 +39,13 @@ def check_database(actor: Actor, target: str) -> HealthReport:
         backend = "sqlite"
         library = apsw.sqlite_lib_version()
         journal = db.execute_sql("PRAGMA journal_mode").fetchone()[0]
-        found = [row[0] for row in db.execute_sql("PRAGMA quick_check").fetchall()]
-        integrity = "ok" if found == ["ok"] else "; ".join(found[:5])
+        found = [row[0] for row in db.execute_sql("PRAGMA quick_check(5)").fetchall()]
+        # SQLite may pack several findings into one row, a line each, under a "*** in
+        # database main ***" heading; the report keeps them on one line.
+        findings = [
+            line for text in found for line in str(text).splitlines() if not line.startswith("***")
+        ]
+        integrity = "ok" if found == ["ok"] else "; ".join(findings[:5])
         if journal != "wal":
             problems.append(f"journal mode is {journal}, not wal")
         version = tuple(int(p) for p in library.split(".")[:3])

@@ -133,15 +133,18 @@ def update(
     expected_version: int | None,
     *,
     action: str = "update",
+    always: bool = False,
 ) -> tuple[Any, dict[str, tuple]]:
     """Apply `columns` to the record if it is still at `expected_version` (None: any).
 
-    Returns the saved row and the changes made; with no change nothing is written.
+    Returns the saved row and the changes made; with no change nothing is written, unless
+    `always`: the caller changed something kept outside the row (a customer's tags), which
+    must raise the version all the same.
     """
     row = get_row(entity, record_id, lock=True)
     check_version(entity, row, expected_version)
     changes = changed_columns(row, columns)
-    if not changes:
+    if not changes and not always:
         return row, {}
     model = entity.model
     assignments: dict[peewee.Field, object] = {

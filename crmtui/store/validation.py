@@ -140,13 +140,17 @@ def clean_decimal(
         raise ValueError(_("{value!r} is not a number").format(value=value)) from None
     if not number.is_finite():
         raise ValueError(_("{value!r} is not a number").format(value=value))
-    if number != number.quantize(Decimal(1).scaleb(-places)):
+    try:
+        exact = number.quantize(Decimal(1).scaleb(-places))
+    except InvalidOperation:  # more digits than Decimal's precision holds (`1e30`)
+        raise ValueError(_("{value!r} is too large").format(value=value)) from None
+    if number != exact:
         raise ValueError(_("has more than {n} decimal places").format(n=places))
     if minimum is not None and number < minimum:
         raise ValueError(_("must be at least {n}").format(n=minimum))
     if maximum is not None and number > maximum:
         raise ValueError(_("must be at most {n}").format(n=maximum))
-    return number.quantize(Decimal(1).scaleb(-places))
+    return exact
 
 
 def clean_int(value: object, *, minimum: int, maximum: int) -> int:

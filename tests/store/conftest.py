@@ -1,0 +1,39 @@
+"""Fixtures for the store tests: row counts (to prove a refused write wrote nothing), extra
+users, and a customer to hang records on. The databases themselves come from tests/conftest.py.
+"""
+
+from collections.abc import Callable
+
+import pytest
+
+from crmtui.store import customers
+from crmtui.store import models as m
+from crmtui.store.types import Actor, Customer
+
+Counts = Callable[[], dict[str, int]]
+
+
+def _table_counts() -> dict[str, int]:
+    return {model.__name__: model.select().count() for model in m.ALL_MODELS}
+
+
+@pytest.fixture
+def counts(db: str) -> Counts:
+    """A function returning the number of rows of every table, history included."""
+    return _table_counts
+
+
+@pytest.fixture
+def make_actor(db: str) -> Callable[..., Actor]:
+    """Create a user row with a role and return it as an acting user."""
+
+    def make(name: str, role: str, *, active: bool = True) -> Actor:
+        row = m.User.create(name=name, role=role, active=active)
+        return Actor(row.id, row.name, role)
+
+    return make
+
+
+@pytest.fixture
+def customer(actor: Actor) -> Customer:
+    return customers.add_customer(actor, {"name": "张伟", "company": "北京星河科技有限公司"})

@@ -1,0 +1,72 @@
+"""What `crmtui doctor` reports, on both backends."""
+
+import os
+from pathlib import Path
+
+import apsw
+import pytest
+
+from crmtui.store import customers, health, users
+from crmtui.store import db as store_db
+from crmtui.store import models as m
+from crmtui.store.db import SCHEMA_VERSION, is_postgres_url
+from crmtui.store.errors import PermissionDeniedError
+from crmtui.store.types import Actor
+
+
+def test_fresh_database_is_healthy(db: str, actor: Actor) -> None:
+    for name in ("Alice", "张伟"):
+        customers.add_customer(actor, {"name": name})
+    report = health.check_database(actor, db)
+    assert report.healthy
+    assert report.problems == ()
+    assert (report.integrity, report.schema_version, report.customers) == ("ok", SCHEMA_VERSION, 2)
+    assert report.target == store_db.redact_url(db)
+    if is_postgres_url(db):
+        assert (report.backend, report.journal_mode) == ("postgresql", "wal (server)")
+        assert report.library_version.split(".")[0].isdigit()
+    else:
+        assert (report.backend, report.journal_mode) == ("sqlite", "wal")
+        assert report.library_version == apsw.sqlite_lib_version()
+    secret = health.check_database(actor, "postgresql://crm:s3cret@db/crm")
+    assert secret.target == "postgresql://crm@db/crm"
+
+
+def test_sqlite_out_of_wal_mode_is_a_problem(sqlite_target: str) -> None:
+    store_db.open_database(sqlite_target)
+    actor = users.local_actor()
+    store_db.current_database().execute_sql("PRAGMA journal_mode=delete")
+    report = health.check_database(actor, sqlite_target)
+    assert not report.healthy
+    assert report.problems == ("journal mode is delete, not wal",)
+
+
+def test_a_damaged_sqlite_file_is_reported_on_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "crm.db"
+    store_db.open_database(str(path))
+    actor = users.local_actor()
+    with store_db.write_transaction():  # enough rows for the name index to fill pages
+        m.Customer.insert_many([{"name": f"customer {i:03}"} for i in range(300)]).execute()
+    store_db.current_database().execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store_db.close_database()
+    size = path.stat().st_size
+    with path.open("r+b") as file:  # scribble over a page near the end: an index page
+        file.seek(size - 3 * 4096 + 100)
+        file.write(os.urandom(2000))
+    store_db.open_database(str(path))
+    report = health.check_database(actor, str(path))
+    assert not report.healthy
+    assert report.integrity != "ok"
+    assert "\n" not in report.integrity
+    assert 0 < report.integrity.count(";") <= 4  # at most five findings
+    [problem] = report.problems
+    assert problem.startswith("integrity check failed: ")
+    assert "\n" not in problem
+
+
+@pytest.mark.parametrize("role", ["sales", "readonly", "marketing"])
+def test_only_admins_and_managers_check_the_database(sqlite_target: str, role: str) -> None:
+    store_db.open_database(sqlite_target)
+    with pytest.raises(PermissionDeniedError, match="someone may not check the database"):
+        health.check_database(Actor(1, "someone", role), sqlite_target)
+    assert health.check_database(Actor(1, "boss", "manager"), sqlite_target).healthy

@@ -1,0 +1,142 @@
+"""Schema versions and upgrades (`db._upgrade`), on both backends."""
+
+import peewee
+import pytest
+from playhouse.migrate import SchemaMigrator, migrate
+
+from crmtui.store import customers, followups, timeline
+from crmtui.store import db as store_db
+from crmtui.store import models as m
+from crmtui.store.db import SCHEMA_VERSION, DatabaseOpenError, SchemaVersion, _upgrade
+from crmtui.store.types import Actor
+
+V = SCHEMA_VERSION
+
+
+def stamped() -> list[int]:
+    return [row.version for row in SchemaVersion.select()]
+
+
+def columns(table: str) -> set[str]:
+    return {c.name for c in store_db.current_database().get_columns(table)}
+
+
+def add_nickname(database: peewee.Database) -> None:
+    """What a real migration looks like: a new column with a default, on a table with rows."""
+    migrator = SchemaMigrator.from_database(database)
+    migrate(
+        migrator.add_column("customer", "nickname", peewee.CharField(max_length=50, default="pal"))
+    )
+
+
+@pytest.fixture
+def filled(actor: Actor) -> int:
+    """A customer with rows in the tables that depend on it."""
+    customer = customers.add_customer(actor, {"name": "张伟", "tags": ["vip", "b2b"]})
+    timeline.add_record(
+        actor,
+        timeline.PURCHASE,
+        customer.id,
+        {"date": "2025-01-01", "product": "p", "amount": "9.99"},
+    )
+    followups.add_followup(actor, customer.id, {"title": "call", "due_at": "2090-01-01"})
+    return customer.id
+
+
+def dependents(customer_id: int) -> list[int]:
+    return [
+        model.select().where(model.customer == customer_id).count()
+        for model in (m.CustomerTag, m.Purchase, m.FollowUp)
+    ]
+
+
+def test_fresh_database_is_stamped_and_reopens_unchanged(db: str, actor: Actor) -> None:
+    assert stamped() == [V]
+    customers.add_customer(actor, {"name": "Alice"})
+    store_db.close_database()
+    store_db.open_database(db)
+    assert stamped() == [V]
+    assert _upgrade(store_db.current_database(), m.ALL_MODELS) == V  # nothing to do
+    assert [c.name for c in customers.list_customers(actor).rows] == ["Alice"]
+
+
+def test_newer_database_is_refused(db: str) -> None:
+    SchemaVersion.update(version=V + 1).execute()
+    store_db.close_database()
+    with pytest.raises(DatabaseOpenError) as caught:
+        store_db.open_database(db)
+    assert str(caught.value) == (
+        f"this database has schema version {V + 1}, newer than this crmtui understands ({V}); "
+        "upgrade crmtui"
+    )
+    assert store_db.current_database().is_closed()
+
+
+def test_upgrade_adds_a_column_and_keeps_the_data(db: str, actor: Actor, filled: int) -> None:
+    database = store_db.current_database()
+    found = _upgrade(database, m.ALL_MODELS, target=V + 1, migrations={V: add_nickname})
+    assert found == V
+    assert stamped() == [V + 1]
+    assert "nickname" in columns("customer")
+    rows = database.execute_sql("SELECT name, nickname FROM customer").fetchall()
+    assert [tuple(r) for r in rows] == [("张伟", "pal")]
+    assert customers.get_customer(actor, filled).tags == ("b2b", "vip")
+    assert dependents(filled) == [2, 1, 1]
+    if not store_db.is_postgres(database):
+        assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    # The upgrade is committed: this crmtui (schema V) now refuses the upgraded database.
+    store_db.close_database()
+    with pytest.raises(DatabaseOpenError, match="newer than this crmtui understands"):
+        store_db.open_database(db)
+
+
+def test_upgrade_that_rebuilds_a_table_keeps_dependent_rows(
+    db: str, actor: Actor, filled: int
+) -> None:
+    """SQLite changes a column's type by copying the table and dropping the old one; that drop
+    must not cascade to the customer's tags, purchases and follow-ups."""
+
+    def retype_notes(database: peewee.Database) -> None:
+        migrator = SchemaMigrator.from_database(database)
+        migrate(migrator.alter_column_type("customer", "notes", peewee.TextField(default="")))
+
+    _upgrade(store_db.current_database(), m.ALL_MODELS, target=V + 1, migrations={V: retype_notes})
+    assert stamped() == [V + 1]
+    assert dependents(filled) == [2, 1, 1]
+    assert customers.get_customer(actor, filled).name == "张伟"
+    # The foreign keys still hold: deleting the customer still removes what depends on it.
+    customers.delete_customer(actor, filled)
+    assert dependents(filled) == [0, 0, 0]
+
+
+def test_steps_run_in_order_and_a_gap_or_a_failure_changes_nothing(db: str) -> None:
+    database = store_db.current_database()
+    ran: list[int] = []
+
+    def step(n: int) -> store_db.Migration:
+        def run(database: peewee.Database) -> None:
+            ran.append(n)
+            migrator = SchemaMigrator.from_database(database)
+            migrate(migrator.add_column("customer", f"extra{n}", peewee.IntegerField(null=True)))
+
+        return run
+
+    def broken(database: peewee.Database) -> None:
+        step(V)(database)
+        database.execute_sql("ALTER TABLE no_such_table ADD COLUMN x INTEGER")
+
+    with pytest.raises(DatabaseOpenError, match=f"no upgrade path from schema version {V + 1}"):
+        _upgrade(database, m.ALL_MODELS, target=V + 2, migrations={V: step(V)})
+    assert ran == [V]  # the first step ran, and was undone with the rest
+    assert (stamped(), f"extra{V}" in columns("customer")) == ([V], False)
+
+    with pytest.raises(peewee.DatabaseError):
+        _upgrade(database, m.ALL_MODELS, target=V + 1, migrations={V: broken})
+    assert (stamped(), f"extra{V}" in columns("customer")) == ([V], False)
+
+    ran.clear()
+    found = _upgrade(
+        database, m.ALL_MODELS, target=V + 2, migrations={V + 1: step(V + 1), V: step(V)}
+    )
+    assert (found, ran, stamped()) == (V, [V, V + 1], [V + 2])
+    assert {f"extra{V}", f"extra{V + 1}"} <= columns("customer")
