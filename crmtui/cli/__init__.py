@@ -38,9 +38,9 @@ def main(ctx: click.Context, db_option: str | None) -> None:
 
 
 def _register() -> None:
-    from crmtui.cli import customers, doctor, fields, followups
+    from crmtui.cli import customers, demo, doctor, fields, followups
 
-    for command in (customers.customer, followups.followup, fields.field, doctor.doctor):
+    for command in (customers.customer, followups.followup, fields.field, doctor.doctor, demo.demo):
         main.add_command(command)
 
 
