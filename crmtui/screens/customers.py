@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from crmtui.i18n import _
+from crmtui.messages import EditCustomer, NewCustomer, OpenCustomer
 from crmtui.store.types import Actor
 from crmtui.widgets.customer_table import CustomerTable
 
@@ -38,6 +39,8 @@ class CustomersScreen(Screen[None]):
     """All customers in a table, the first thing the user sees."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new_customer", _("New"), id="customers.new"),
+        Binding("e", "edit_customer", _("Edit"), id="customers.edit"),
         Binding("r", "reload", _("Reload"), id="customers.reload"),
     ]
 
@@ -60,3 +63,15 @@ class CustomersScreen(Screen[None]):
 
     def action_reload(self) -> None:
         self.query_one(CustomerTable).reload()
+
+    def on_customer_table_selected(self, event: CustomerTable.Selected) -> None:
+        self.post_message(OpenCustomer(event.customer.id))
+
+    def action_new_customer(self) -> None:
+        self.post_message(NewCustomer())
+
+    def action_edit_customer(self) -> None:
+        table = self.query_one(CustomerTable)
+        customer = table.customer_at(table.cursor_row)
+        if customer is not None:
+            self.post_message(EditCustomer(customer.id))

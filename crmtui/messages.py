@@ -1,0 +1,31 @@
+"""Messages that cross screens: a screen asks, the app decides which screen answers.
+
+The customer table's screen posts these; the app opens the detail screen or the form. So the
+table needs no knowledge of the screens that show or edit a customer.
+"""
+
+from textual.message import Message
+
+
+class OpenCustomer(Message):
+    """Show one customer's detail screen."""
+
+    def __init__(self, customer_id: int) -> None:
+        self.customer_id = customer_id
+        super().__init__()
+
+
+class NewCustomer(Message):
+    """Open an empty customer form."""
+
+
+class EditCustomer(Message):
+    """Open the customer form on an existing customer."""
+
+    def __init__(self, customer_id: int) -> None:
+        self.customer_id = customer_id
+        super().__init__()
+
+
+class CustomersChanged(Message):
+    """Customers were added, changed or deleted: lists showing them should reload."""
