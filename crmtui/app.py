@@ -4,7 +4,10 @@ The CLI opens the database and names the acting user before the app starts; the 
 calls store functions, so it runs alike on SQLite and PostgreSQL.
 """
 
+import contextlib
 import shlex
+import shutil
+import sys
 from pathlib import Path
 from typing import ClassVar
 
@@ -33,11 +36,24 @@ def shown_target(target: str) -> str:
     return target
 
 
+def program_name() -> str:
+    """How the user starts crmtui from their shell: `crmtui` when it is on the PATH, else
+    the script in the virtual environment (after `make run`, `.venv/bin/crmtui`)."""
+    if shutil.which("crmtui"):
+        return "crmtui"
+    script = Path(sys.executable).parent / "crmtui"
+    if not script.exists():
+        return "crmtui"
+    with contextlib.suppress(ValueError):
+        script = script.relative_to(Path.cwd())
+    return shlex.quote(str(script))
+
+
 def shell_command(target: str) -> str:
     """How to run crmtui from a shell on `target`: `--db` only when it is not the default."""
     if target == resolve_db_target(None):
-        return "crmtui"
-    return f"crmtui --db {shlex.quote(redact_url(target))}"
+        return program_name()
+    return f"{program_name()} --db {shlex.quote(redact_url(target))}"
 
 
 class CrmApp(App[None]):

@@ -6,6 +6,7 @@ what the table asks of the store.
 
 import datetime as dt
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +17,7 @@ from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.pilot import Pilot
 
-from crmtui.app import CrmApp, shell_command, shown_target
+from crmtui.app import CrmApp, program_name, shell_command, shown_target
 from crmtui.config import default_db_path
 from crmtui.formatting import fit
 from crmtui.store import customers, followups, timeline, users, vocabulary
@@ -357,21 +358,30 @@ def test_every_stage_has_a_label() -> None:
 @pytest.mark.parametrize(
     ("target", "shown", "command"),
     [
-        ("/data/crm.db", "/data/crm.db", "crmtui --db /data/crm.db"),
-        ("/data/my crm.db", "/data/my crm.db", "crmtui --db '/data/my crm.db'"),
+        ("/data/crm.db", "/data/crm.db", "--db /data/crm.db"),
+        ("/data/my crm.db", "/data/my crm.db", "--db '/data/my crm.db'"),
         (
             "postgresql://sales:secret@db.example/crm",
             "postgresql://sales@db.example/crm",
-            "crmtui --db postgresql://sales@db.example/crm",
+            "--db postgresql://sales@db.example/crm",
         ),
     ],
 )
 def test_the_database_is_named_without_secrets(target: str, shown: str, command: str) -> None:
     assert shown_target(target) == shown
-    assert shell_command(target) == command
+    assert shell_command(target) == f"{program_name()} {command}"
+
+
+def test_the_program_is_named_as_the_shell_finds_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After `make run` crmtui is not on the PATH: the hint names the venv's script."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.chdir(Path(sys.executable).parent.parent.parent)
+    assert program_name() == str(Path(sys.executable).parent.relative_to(Path.cwd()) / "crmtui")
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))
+    assert program_name() == "crmtui"
 
 
 def test_the_default_database_needs_no_db_option() -> None:
     default = str(default_db_path())
-    assert shell_command(default) == "crmtui"
+    assert shell_command(default) == program_name()
     assert shown_target(default) == "~/" + str(Path(default).relative_to(Path.home()))
