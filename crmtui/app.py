@@ -8,21 +8,26 @@ import contextlib
 import shlex
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from crmtui.commands import binding_commands
 from crmtui.config import resolve_db_target
 from crmtui.i18n import _, ngettext
 from crmtui.screens.customers import CustomersScreen
+from crmtui.screens.help import HelpScreen, keys_of
 from crmtui.store import followups
 from crmtui.store.db import redact_url
 from crmtui.store.errors import PermissionDeniedError
 from crmtui.store.types import Actor
 
+DARK_THEME = "textual-dark"
+LIGHT_THEME = "textual-light"
 # Follow-ups turn overdue as time passes, so the count in the header is taken again this often.
 OVERDUE_REFRESH_SECONDS = 60
 
@@ -64,6 +69,8 @@ class CrmApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", _("Quit"), id="app.quit"),
+        Binding("question_mark", "help", _("Help"), key_display="?", id="app.help"),
+        Binding("ctrl+t", "toggle_theme", _("Light/dark"), show=False, id="app.toggle_theme"),
     ]
 
     def __init__(self, actor: Actor, db_label: str) -> None:
@@ -73,6 +80,17 @@ class CrmApp(App[None]):
 
     def get_default_screen(self) -> Screen:
         return CustomersScreen(self.actor, shell_command(self.db_label))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield from binding_commands(self, screen)
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(keys_of(self.screen)))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
 
     def on_mount(self) -> None:
         self.show_status()
