@@ -19,12 +19,15 @@ from textual.screen import Screen
 from crmtui.commands import binding_commands
 from crmtui.config import resolve_db_target
 from crmtui.i18n import _, ngettext
+from crmtui.messages import CustomersChanged, EditCustomer, NewCustomer, OpenCustomer
+from crmtui.screens.customer_detail import CustomerDetailScreen
+from crmtui.screens.customer_form import CustomerFormScreen
 from crmtui.screens.customers import CustomersScreen
 from crmtui.screens.help import HelpScreen, keys_of
 from crmtui.store import followups
 from crmtui.store.db import redact_url
-from crmtui.store.errors import PermissionDeniedError
-from crmtui.store.types import Actor
+from crmtui.store.errors import PermissionDeniedError, StoreError
+from crmtui.store.types import Actor, Customer
 
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
@@ -91,6 +94,32 @@ class CrmApp(App[None]):
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
+
+    def on_open_customer(self, message: OpenCustomer) -> None:
+        self.push_screen(CustomerDetailScreen(self.actor, message.customer_id))
+
+    def on_new_customer(self, message: NewCustomer) -> None:
+        self._open_customer_form(None)
+
+    def on_edit_customer(self, message: EditCustomer) -> None:
+        self._open_customer_form(message.customer_id)
+
+    def _open_customer_form(self, customer_id: int | None) -> None:
+        try:
+            form = CustomerFormScreen.load(self.actor, customer_id)
+        except StoreError as exc:  # deleted meanwhile, or the role may not read it
+            self.notify(str(exc), severity="error")
+            return
+        self.push_screen(form, self._customer_saved)
+
+    def _customer_saved(self, customer: Customer | None) -> None:
+        if customer is not None:
+            self.post_message(CustomersChanged())
+
+    def on_customers_changed(self, message: CustomersChanged) -> None:
+        # Every screen showing customers reloads (the table under a customer's screen too).
+        for screen in self.screen_stack:
+            screen.post_message(CustomersChanged())
 
     def on_mount(self) -> None:
         self.show_status()

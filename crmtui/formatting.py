@@ -1,6 +1,7 @@
 """How values look to a person, shared by the app and the CLI."""
 
 import datetime as dt
+from decimal import Decimal
 
 from rich.cells import cell_len, set_cell_size
 
@@ -10,6 +11,11 @@ def local_time(utc: dt.datetime | None) -> str:
     if utc is None:
         return ""
     return utc.replace(tzinfo=dt.UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """An exact amount with its currency and thousands separators: `CNY 12,345.60`."""
+    return f"{currency} {amount:,.2f}"
 
 
 def fit(text: str, width: int) -> str:

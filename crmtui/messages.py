@@ -27,5 +27,9 @@ class EditCustomer(Message):
         super().__init__()
 
 
-class CustomersChanged(Message):
-    """Customers were added, changed or deleted: lists showing them should reload."""
+class CustomersChanged(Message, bubble=False):
+    """Customers were added, changed or deleted: lists showing them should reload.
+
+    Post it to the app (`app.post_message`); the app passes it to every screen. It does not
+    bubble, so a screen's copy does not come back to the app to be passed on again.
+    """

@@ -38,9 +38,16 @@ def main(ctx: click.Context, db_option: str | None) -> None:
 
 
 def _register() -> None:
-    from crmtui.cli import customers, demo, doctor, fields, followups
+    from crmtui.cli import customers, demo, doctor, fields, followups, reindex
 
-    for command in (customers.customer, followups.followup, fields.field, doctor.doctor, demo.demo):
+    for command in (
+        customers.customer,
+        followups.followup,
+        fields.field,
+        doctor.doctor,
+        demo.demo,
+        reindex.reindex,
+    ):
         main.add_command(command)
 
 

@@ -220,11 +220,17 @@ def _upgrade_in_transaction(
                     _("no upgrade path from schema version {version}").format(version=version)
                 )
             migrations[version](db)
-        if check_keys and db.execute_sql("PRAGMA foreign_key_check").fetchone() is not None:
+        # Only after an upgrade step ran: the check reads every table (about 0.8 s for 100,000
+        # customers, 8 s for a million), and it is on the way to the first screen.
+        upgraded = found < target
+        if upgraded and check_keys and db.execute_sql("PRAGMA foreign_key_check").fetchone():
             raise DatabaseOpenError(
                 _("the upgrade to schema version {target} left broken references").format(
                     target=target
                 )
             )
+        # Tables added to the models while the schema version stayed put (before a release)
+        # are made here; existing tables are left as they are.
+        db.create_tables(models, safe=True)
         SchemaVersion.update(version=target).execute()
         return found

@@ -20,6 +20,7 @@ import phonenumbers
 
 from crmtui.i18n import _
 from crmtui.store import models as m
+from crmtui.store import search
 from crmtui.store.customers import ENTITY as CUSTOMER_ENTITY
 from crmtui.store.db import current_database, is_postgres, write_transaction
 from crmtui.store.errors import ValidationError
@@ -954,6 +955,21 @@ def _write_chunk(
     counts["followups"] += writer.insert(m.FollowUp, rows("followups"))
     counts["history"] += writer.insert(
         m.History, [_created_history(actor, d, cid) for d, cid in pairs]
+    )
+    search.index_new([_search_document(d, cid) for d, cid in pairs])
+
+
+def _search_document(draft: _Draft, customer_id: int) -> search.Document:
+    """The search document `search.index_customer` would write, made from the draft in hand."""
+    customer = draft.customer
+    return search.document(
+        customer_id,
+        name=customer["name"],
+        company=customer["company"],
+        email=customer["email"],
+        notes=customer["notes"],
+        phones=[customer["phone"], customer["alt_phone"], *(c["phone"] for c in draft.contacts)],
+        contact_names=[c["name"] for c in draft.contacts],
     )
 
 

@@ -19,8 +19,19 @@ Columns = dict[str, object]
 
 @dataclass(frozen=True)
 class FieldSpec:
+    """How one field is cleaned, and what a form needs to offer it.
+
+    `kind` names the kind of value (the constructors below: "text", "phone", "email",
+    "choice", "date", "moment", "decimal", "integer", "boolean", "currency", "user"), so an
+    interface can pick an editor without knowing the record; `choices` are a choice's values.
+    """
+
     clean: Callable[[object], Columns]
     required: bool = False
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+    multiline: bool = False
+    allow_empty: bool = True  # a choice may be left blank
 
 
 def clean_fields(
@@ -58,7 +69,7 @@ def text(
             )
         }
 
-    return FieldSpec(clean, required)
+    return FieldSpec(clean, required, multiline=multiline)
 
 
 def phone(column: str) -> FieldSpec:
@@ -66,7 +77,7 @@ def phone(column: str) -> FieldSpec:
         normalized = v.clean_phone(value, region=current_settings().default_region)
         return {column: normalized.value, f"{column}_raw": normalized.raw}
 
-    return FieldSpec(clean)
+    return FieldSpec(clean, kind="phone")
 
 
 def email(column: str) -> FieldSpec:
@@ -74,7 +85,7 @@ def email(column: str) -> FieldSpec:
         normalized = v.clean_email(value)
         return {column: normalized.value, f"{column}_raw": normalized.raw}
 
-    return FieldSpec(clean)
+    return FieldSpec(clean, kind="email")
 
 
 def choice(column: str, choices: tuple[str, ...], *, allow_empty: bool = False) -> FieldSpec:
@@ -83,7 +94,7 @@ def choice(column: str, choices: tuple[str, ...], *, allow_empty: bool = False) 
             return {column: ""}
         return {column: v.clean_choice(value, choices=choices)}
 
-    return FieldSpec(clean)
+    return FieldSpec(clean, kind="choice", choices=choices, allow_empty=allow_empty)
 
 
 def date(column: str, *, required: bool = False) -> FieldSpec:
@@ -93,7 +104,7 @@ def date(column: str, *, required: bool = False) -> FieldSpec:
             raise ValueError(_("a date is required"))
         return {column: day}
 
-    return FieldSpec(clean, required)
+    return FieldSpec(clean, required, kind="date")
 
 
 def moment(column: str, *, required: bool = False) -> FieldSpec:
@@ -104,7 +115,7 @@ def moment(column: str, *, required: bool = False) -> FieldSpec:
             return {column: None}
         return {column: v.clean_datetime(value)}
 
-    return FieldSpec(clean, required)
+    return FieldSpec(clean, required, kind="moment")
 
 
 def decimal(
@@ -117,22 +128,22 @@ def decimal(
             )
         }
 
-    return FieldSpec(clean, required)
+    return FieldSpec(clean, required, kind="decimal")
 
 
 def integer(column: str, minimum: int, maximum: int, *, required: bool = False) -> FieldSpec:
     def clean(value: object) -> Columns:
         return {column: v.clean_int(value, minimum=minimum, maximum=maximum)}
 
-    return FieldSpec(clean, required)
+    return FieldSpec(clean, required, kind="integer")
 
 
 def boolean(column: str) -> FieldSpec:
-    return FieldSpec(lambda value: {column: v.clean_bool(value)})
+    return FieldSpec(lambda value: {column: v.clean_bool(value)}, kind="boolean")
 
 
 def currency(column: str) -> FieldSpec:
-    return FieldSpec(lambda value: {column: v.clean_currency(value)})
+    return FieldSpec(lambda value: {column: v.clean_currency(value)}, kind="currency")
 
 
 def user(column: str) -> FieldSpec:
@@ -145,4 +156,4 @@ def user(column: str) -> FieldSpec:
             return {column: value}
         return {column: user_id_by_name(str(value), field=column)}
 
-    return FieldSpec(clean)
+    return FieldSpec(clean, kind="user")

@@ -104,6 +104,11 @@ def _views(rows: list[m.FollowUp]) -> list[FollowUp]:
     ]
 
 
+def new_followup_values(actor: Actor) -> dict[str, object]:
+    """The values a new follow-up starts with (the actor assigned), for a form to show."""
+    return {**records.column_defaults(ENTITY, FIELDS), "assignee": actor.id}
+
+
 def add_followup(actor: Actor, customer_id: int, values: Mapping[str, object]) -> FollowUp:
     """Promise something to a customer; the actor is the assignee unless one is named."""
     authorize(actor, FOLLOWUP_WRITE)
@@ -120,13 +125,25 @@ def get_followup(actor: Actor, followup_id: int) -> FollowUp:
 
 
 def update_followup(
-    actor: Actor, followup_id: int, changes: Mapping[str, object], expected_version: int | None
+    actor: Actor,
+    followup_id: int,
+    changes: Mapping[str, object],
+    expected_version: int | None,
+    *,
+    action: str = "update",
 ) -> FollowUp:
     authorize(actor, FOLLOWUP_WRITE)
     columns = f.clean_fields(FIELDS, changes, partial=True)
     with write_transaction():
-        records.update(actor, ENTITY, followup_id, columns, expected_version)
+        records.update(actor, ENTITY, followup_id, columns, expected_version, action=action)
     return get_followup(actor, followup_id)
+
+
+def delete_followup(actor: Actor, followup_id: int, expected_version: int | None = None) -> None:
+    """Delete a follow-up; its history keeps one row holding what it was."""
+    authorize(actor, FOLLOWUP_WRITE)
+    with write_transaction():
+        records.delete(actor, ENTITY, followup_id, expected_version)
 
 
 def list_followups(

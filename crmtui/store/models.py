@@ -223,6 +223,48 @@ class History(BaseModel):
         indexes = ((("entity", "entity_id"), False),)
 
 
+class TableView(BaseModel):
+    """How one user looks at a table: a saved view (a named filter, sort and set of hidden
+    columns), or, under the empty name, the columns the user chose last, restored at start."""
+
+    user = peewee.ForeignKeyField(User, on_delete="CASCADE")
+    screen = peewee.CharField(max_length=32)  # which table: "customers"
+    name = peewee.CharField(max_length=100)
+    settings = peewee.TextField()  # JSON: {"query": {...}, "hidden": [...]}
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "screen", "name"), True),)
+
+
+class SearchDoc(BaseModel):
+    """One customer's text as search reads it, normalized; `crmtui.store.search` keeps it and
+    the search indexes over it in step with the customer and its contacts."""
+
+    # The row id of the search indexes: the name's first bytes, then the customer id, so the
+    # indexes list matches in name order (see search.sort_key).
+    sort_key = peewee.BigIntegerField(primary_key=True)
+    customer = peewee.ForeignKeyField(Customer, unique=True, on_delete="CASCADE")
+    name = peewee.CharField(max_length=200)  # as the customer row has it, to order by
+    text = peewee.TextField()  # name, company, contact names, e-mail, notes: a line each
+    phones = peewee.TextField()  # the customer's and its contacts' numbers, E.164
+
+    @classmethod
+    def create_table(cls, safe: bool = True, *, rebuild: bool = False, **options: object) -> None:
+        """Create the table with the search indexes kept over it.
+
+        Not on a database that already holds customers (one made before search), unless
+        rebuilding: an index made empty there would miss them all, where without one search
+        asks for `crmtui reindex`.
+        """
+        from crmtui.store import search  # search imports this module
+
+        if rebuild or cls.table_exists() or not Customer.select().exists():
+            super().create_table(safe=safe, **options)
+            search.create_index(gin=not rebuild)
+
+
 ALL_MODELS: list[type[peewee.Model]] = [
     User,
     CustomField,
@@ -235,4 +277,6 @@ ALL_MODELS: list[type[peewee.Model]] = [
     Feedback,
     FollowUp,
     History,
+    TableView,
+    SearchDoc,
 ]

@@ -19,15 +19,18 @@ FIELD_ADMIN = "field.admin"
 USER_READ = "user.read"
 DEMO_LOAD = "demo.load"
 DATABASE_CHECK = "database.check"
+SEARCH_REBUILD = "search.rebuild"
+VIEW_KEEP = "view.keep"
 
-_READS = frozenset({CUSTOMER_READ, HISTORY_READ, FOLLOWUP_READ, FIELD_READ, USER_READ})
+# VIEW_KEEP goes with every role that reads customers: a user's own table views change no data.
+_READS = frozenset({CUSTOMER_READ, HISTORY_READ, FOLLOWUP_READ, FIELD_READ, USER_READ, VIEW_KEEP})
 _WRITES = frozenset({CUSTOMER_WRITE, HISTORY_WRITE, FOLLOWUP_WRITE})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": _READS | _WRITES | {FIELD_ADMIN, DEMO_LOAD, DATABASE_CHECK},
+    "admin": _READS | _WRITES | {FIELD_ADMIN, DEMO_LOAD, DATABASE_CHECK, SEARCH_REBUILD},
     "manager": _READS | _WRITES | {DATABASE_CHECK},
     "sales": _READS | _WRITES,
-    "marketing": frozenset({CUSTOMER_READ, FIELD_READ, USER_READ}),
+    "marketing": frozenset({CUSTOMER_READ, FIELD_READ, USER_READ, VIEW_KEEP}),
     "readonly": _READS,
 }
 
@@ -42,7 +45,9 @@ _DESCRIPTIONS = {
     FIELD_ADMIN: _("define custom fields"),
     USER_READ: _("list users"),
     DEMO_LOAD: _("load demo data"),
+    VIEW_KEEP: _("keep table views"),
     DATABASE_CHECK: _("check the database"),
+    SEARCH_REBUILD: _("rebuild the search index"),
 }
 
 

@@ -7,7 +7,7 @@ Services clean their input first (outside any lock), then call these helpers ins
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -56,6 +56,19 @@ def history_text(value: object) -> str | None:
 def tracked(column: str) -> bool:
     """Whether changes of a column are kept in history (raw inputs ride with their value)."""
     return column not in _NOT_HISTORY and not column.endswith("_raw")
+
+
+def column_defaults(entity: Entity[V], names: Iterable[str]) -> dict[str, object]:
+    """The model's fixed default of each named column that has one (other than blank): what a
+    new record holds for a field the user leaves alone, so a form can show it before saving."""
+    fields = entity.model._meta.fields
+    return {
+        name: fields[name].default
+        for name in names
+        if name in fields
+        and fields[name].default not in (None, "")
+        and not callable(fields[name].default)
+    }
 
 
 def get_row(entity: Entity[V], record_id: int, *, lock: bool = False) -> Any:

@@ -14,7 +14,7 @@ import peewee
 
 from crmtui.config import current_settings
 from crmtui.i18n import _
-from crmtui.store import customers, records, vocabulary
+from crmtui.store import customers, records, search, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store import types as t
@@ -75,6 +75,7 @@ CONTACT = Kind(
         "notes": f.text("notes", 4000, multiline=True),
     },
     (m.Contact.primary.desc(), m.Contact.id.desc()),
+    after_write=search.index_customer,  # contact names and phones are searched
 )
 PURCHASE = Kind(
     records.Entity("purchase", m.Purchase, plain_view(t.Purchase)),
@@ -145,6 +146,11 @@ def _check_dates(kind: Kind, columns: Mapping[str, object]) -> None:
             raise ValidationError.single("due_on", _("is before the day the item was opened"))
 
 
+def new_record_values(actor: Actor, kind: Kind) -> dict[str, object]:
+    """The values a new record of `kind` starts with (users as ids), for a form to show."""
+    return {**records.column_defaults(kind.entity, kind.fields), **kind.defaults(actor)}
+
+
 def add_record(actor: Actor, kind: Kind, customer_id: int, values: Mapping[str, object]) -> Any:
     """Add a record of `kind` to a customer; return it as a frozen view."""
     authorize(actor, HISTORY_WRITE)
@@ -168,11 +174,17 @@ def update_record(
     record_id: int,
     changes: Mapping[str, object],
     expected_version: int | None,
+    *,
+    action: str = "update",
 ) -> Any:
+    """Apply changes if the record is still at `expected_version`; history rows name `action`
+    ("restore" when a change is undone from history)."""
     authorize(actor, HISTORY_WRITE)
     columns = f.clean_fields(kind.fields, changes, partial=True)
     with write_transaction():
-        row, _changes = records.update(actor, kind.entity, record_id, columns, expected_version)
+        row, _changes = records.update(
+            actor, kind.entity, record_id, columns, expected_version, action=action
+        )
         _check_dates(kind, row.__data__)
         kind.after_write(row.__data__["customer"])
     return kind.entity.to_view(row)

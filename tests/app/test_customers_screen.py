@@ -8,7 +8,7 @@ import datetime as dt
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ from crmtui.app import CrmApp, program_name, shell_command, shown_target
 from crmtui.config import default_db_path
 from crmtui.formatting import fit
 from crmtui.store import customers, followups, timeline, users, vocabulary
-from crmtui.store.types import Actor
+from crmtui.store.types import Actor, Customer
 from crmtui.widgets.customer_table import STAGE_LABELS, CustomerTable, column_widths
 
 SIZE = (80, 24)
@@ -44,11 +44,12 @@ async def screen_text(pilot: Pilot) -> str:
     return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
 
 
-def cells_of(line: str, width: int) -> list[str]:
-    """The text of each column in a painted table line `width` cells wide."""
+def cells_of(line: str, table: CustomerTable) -> list[str]:
+    """The text of each column shown in a painted table line."""
     cells, chars = [], iter(line)
-    for column_width in column_widths(width):
-        next(chars)  # the blank before each column
+    keys = tuple(column.key for column in table.columns)
+    for column_width in column_widths(table.scrollable_content_region.width, keys):
+        next(chars)  # the blank before each column (the mark, before the first)
         cell, used = "", 0
         while used < column_width:
             char = next(chars)
@@ -63,17 +64,33 @@ def add_numbered(actor: Actor, count: int) -> None:
         customers.add_customer(actor, {"name": f"Customer {n:03d}", "company": f"Firm {n}"})
 
 
+Fetch = tuple[str, str | None, int]
+
+
 @pytest.fixture
-def fetches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int | None]]:
-    """Every (offset, limit) the table asks of `list_customers`."""
-    calls: list[tuple[int, int | None]] = []
-    real = customers.list_customers
+def fetches(monkeypatch: pytest.MonkeyPatch) -> list[Fetch]:
+    """Every page the table reads: (how, the name of the customer it walks from, limit).
 
-    def recording(actor: Actor, query: object = None, *, offset: int = 0, limit: int | None = 50):
-        calls.append((offset, limit))
-        return real(actor, query, offset=offset, limit=limit)
+    `after`/`before` walk the sort order from a customer held (None: from the first or the
+    last); `at` reads by position (the OFFSET the table uses only for far jumps).
+    """
+    calls: list[Fetch] = []
 
-    monkeypatch.setattr(customers, "list_customers", recording)
+    def record(how: str, real: Callable[..., tuple[Customer, ...]]) -> Callable[..., object]:
+        def recording(actor: Actor, query: object, start: Customer | None, *, limit: int):
+            calls.append((how, None if start is None else start.name, limit))
+            return real(actor, query, start, limit=limit)
+
+        return recording
+
+    def at(actor: Actor, query: object, *, offset: int, limit: int) -> tuple[Customer, ...]:
+        calls.append(("at", str(offset), limit))
+        return real_at(actor, query, offset=offset, limit=limit)
+
+    real_at = customers.customers_at
+    monkeypatch.setattr(customers, "customers_after", record("after", customers.customers_after))
+    monkeypatch.setattr(customers, "customers_before", record("before", customers.customers_before))
+    monkeypatch.setattr(customers, "customers_at", at)
     return calls
 
 
@@ -126,9 +143,10 @@ async def test_rows_show_the_columns_sorted_by_name(db: str, actor: Actor) -> No
     app = CrmApp(actor=actor, db_label=db)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        width = table_of(app).size.width
-        header, *rows = [cells_of(line, width) for line in table_lines(app)]
-        assert header == ["Name", "Company", "Phone", "Stage", "Owner", "Last contact"]
+        table = table_of(app)
+        width = table.size.width
+        header, *rows = [cells_of(line, table) for line in table_lines(app)]
+        assert header == ["Name ▴", "Company", "Phone", "Stage", "Owner", "Last contact"]
         assert rows[:4] == [
             ["Alice Smith", "Acme", "+86 138 1234 5678", "prospect", actor.name, ""],
             ["Bob Jones", "", "+1 415-555-0123", "new", actor.name, ""],
@@ -216,7 +234,7 @@ async def test_cursor_keys_move_the_highlighted_row(db: str, actor: Actor) -> No
 
 
 async def test_G_shows_the_last_customer_fetching_only_what_is_shown(
-    db: str, actor: Actor, fetches: list[tuple[int, int | None]]
+    db: str, actor: Actor, fetches: list[Fetch]
 ) -> None:
     add_numbered(actor, 500)
     app = CrmApp(actor=actor, db_label=db)
@@ -237,17 +255,17 @@ async def test_G_shows_the_last_customer_fetching_only_what_is_shown(
         await pilot.press("g")
         assert table_lines(app)[1].startswith(" Customer 000 ")
 
-    # Pages of 100: the first, and the one holding the last rows. Never the whole list.
-    assert fetches, "the table did not ask the store for rows"
-    assert all(limit == table.page_size for _offset, limit in fetches)
-    assert {offset for offset, _limit in fetches} == {0, 400}
+    # Pages of 100: the first, and the last read backwards from the end. Nothing skipped over
+    # by position, never the whole list.
+    assert fetches == [("after", None, 100), ("before", None, 100)]
 
 
-async def test_the_row_cache_stays_bounded_while_scrolling_through(
-    db: str, actor: Actor, fetches: list[tuple[int, int | None]]
+async def test_paging_walks_from_the_page_held_and_the_cache_stays_bounded(
+    db: str, actor: Actor, fetches: list[Fetch]
 ) -> None:
     add_numbered(actor, 120)
-    # 23 rows on screen touch at most 4 pages of 10: the table keeps 4, not the 2 asked for.
+    # 23 rows on screen touch at most 4 pages of 10: the table keeps those and one to walk
+    # from, not the 2 asked for.
     app = TableApp(actor, page_size=10, max_pages=2)
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(CustomerTable)
@@ -256,32 +274,88 @@ async def test_the_row_cache_stays_bounded_while_scrolling_through(
             await pilot.press("pagedown")
         assert table.cursor_row == 119
         assert table.render_line(table.size.height - 1).text.startswith(" Customer 119 ")
-        assert all(limit == 10 for _offset, limit in fetches)
-        assert len(fetches) == len(set(fetches)) == 12  # each page once, no refetch while painting
+        # Each page once (no refetch while painting), each read after the last row of the
+        # page before it.
+        assert fetches == [
+            ("after", None if page == 0 else f"Customer {page * 10 - 1:03d}", 10)
+            for page in range(12)
+        ]
         fetches.clear()
 
         await pilot.press("g")
         await pilot.pause()
         assert table.render_line(1).text.startswith(" Customer 000 ")
-    # Only two pages are kept, so the first pages had to be fetched again.
-    assert sorted(fetches) == [(0, 10), (10, 10), (20, 10)]
+    # Only five pages are kept, so the first pages had to be read again.
+    assert fetches == [
+        ("after", None, 10),
+        ("after", "Customer 009", 10),
+        ("after", "Customer 019", 10),
+    ]
 
 
-async def test_customers_added_elsewhere_appear_when_their_page_is_fetched(
-    db: str, actor: Actor
+async def test_a_jump_far_from_any_page_held_reads_by_position(
+    db: str, actor: Actor, fetches: list[Fetch]
 ) -> None:
-    add_numbered(actor, 60)
+    add_numbered(actor, 300)
     app = TableApp(actor, page_size=10)
     async with app.run_test(size=SIZE) as pilot:
         table = app.query_one(CustomerTable)
         table.focus()
+        await pilot.pause()  # the count comes after the first page is painted
+        assert table.total == 300
+        fetches.clear()
+        table.scroll_to(y=150, animate=False)  # as a drag of the scrollbar does
+        await pilot.pause()
+        assert table.render_line(1).text.startswith(" Customer 150 ")
+    # Page 15 is far from the pages held (0–2) and from both ends: one read by position, and
+    # the pages after it walked from there.
+    assert fetches[0] == ("at", "150", 10)
+    assert fetches[1:] == [("after", "Customer 159", 10), ("after", "Customer 169", 10)]
+
+
+async def test_reloading_far_down_walks_to_the_page_shown(
+    db: str, actor: Actor, fetches: list[Fetch]
+) -> None:
+    add_numbered(actor, 300)
+    app = TableApp(actor, page_size=10)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(CustomerTable)
+        table.focus()
+        await pilot.pause()
+        for _ in range(7):
+            await pilot.press("pagedown")
+        top = table.render_line(1).text
+        assert top.startswith(" Customer 161 ")
+        customers.delete_customer(actor, table.customer_at(0).id)  # someone deletes a row
+        fetches.clear()
+        table.reload()
+        await pilot.pause()
+        assert table.total == 299
+        # The rows on screen stay where they were; the page is found by walking from the place
+        # of its first row, not by position.
+        assert table.render_line(1).text == top
+        assert [how for how, _start, _limit in fetches] == ["before", "after", "after", "after"]
+        assert fetches[:2] == [("before", "Customer 160", 1), ("after", "Customer 159", 10)]
+
+
+async def test_customers_added_elsewhere_appear_on_reload(db: str, actor: Actor) -> None:
+    add_numbered(actor, 60)
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = table_of(app)
         assert table.total == 60
         for n in range(900, 905):  # another user adds customers that sort last
             customers.add_customer(actor, {"name": f"Customer {n}"})
 
-        await pilot.press("G")  # fetches the last page, and with it the new count
-        await pilot.pause()
+        # The matches are counted once per query, not per page: the table still shows 60.
+        await pilot.press("G")
+        assert table.cursor_row == 59
+        assert "Customer 900" not in await screen_text(pilot)
+
+        await pilot.press("r")  # counts again and reads the rows afresh
         assert table.total == 65
+        assert "65 customers" in await screen_text(pilot)
         await pilot.press("G")
         assert table.cursor_row == 64
         assert table.render_line(table.size.height - 1).text.startswith(" Customer 904 ")

@@ -1,0 +1,599 @@
+"""Search as you type (SPEC F4): customers found by any part of their name, company, contact
+names, e-mail, notes or phone numbers, through indexes, fast at a million customers.
+
+What is searched. Each customer has one search document (`models.SearchDoc`), rewritten in the
+same transaction as every write that changes what it holds:
+- `text`: the name, company, contact names, e-mail and notes, each normalized (NFKC, so
+  full-width letters and digits become ASCII; case-folded; whitespace runs made one space)
+  and put on a line of its own;
+- `phones`: the customer's and its contacts' phone numbers, E.164 (`+8613812345678`).
+A search term is normalized the same way and split into words; a customer matches when every
+word occurs in its text (a substring, so 伟 finds 张伟 and "mith" finds Smith). A term shaped
+like a phone number (digits with spaces, dashes, dots, brackets, a leading +) is one word read
+as a phone; see `_phone_clause` for the rules.
+
+How it is indexed. Substring search needs n-grams: most Chinese names have two or three
+characters and `unicode61` does not split Chinese text into words at all. On SQLite two FTS5
+tables hold them, both keyed by the document's `sort_key`:
+- `search_text`, FTS5's trigram tokenizer over `text` and `phones`: a word of three or more
+  characters is a phrase of its trigrams, which FTS5 matches exactly (no re-check);
+- `search_short`, every distinct one- and two-character gram of `text` as a token (hex, so
+  the `ascii` tokenizer keeps each whole): the trigram tokenizer cannot look up a word
+  shorter than three characters (≈ 770 ms for a two-character term at 1,000,000 customers
+  when it falls back to a scan).
+FTS5 keeps each gram's list of documents delta-encoded: at 1,000,000 demo customers both take
+about 380 MB, where a B-tree table of (gram, customer) rows took ten times the space per entry.
+On PostgreSQL one SQL function (`crmtui_search_grams`) makes the same one- to three-character
+grams, and a GIN index over it per column finds the documents holding all of a word's grams;
+a word longer than three characters is then checked with `strpos`. No extension is needed.
+
+Why `sort_key`. The table shows matches sorted by name. With a common term (a surname: 9% of a
+million customers) reading every match to sort it took 200–800 ms, and walking the name index
+until a page of matches turns up is as slow when the matches sit late in name order (every
+Chinese name sorts after every Latin one). So on SQLite the index's row ids follow name order:
+`sort_key` is the first four bytes of the name (UTF-8, the order SQLite compares names in) and
+then the customer id. Reading matches in row-id order reads them in name order, give or take
+names sharing those four bytes, which `_page` sorts exactly; a page reads about a page of
+matches, whatever the term. PostgreSQL orders names by its collation, so it pages in SQL.
+"""
+
+import functools
+import json
+import operator
+import re
+import unicodedata
+import weakref
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+
+import peewee
+import phonenumbers
+
+from crmtui.i18n import _
+from crmtui.store import models as m
+from crmtui.store.db import current_database, is_postgres, write_transaction
+from crmtui.store.errors import StoreError
+from crmtui.store.permissions import SEARCH_REBUILD, authorize
+from crmtui.store.types import Actor
+from crmtui.store.validation import phone_search_key
+
+# Customer columns held in the search document: a change to any of them rewrites it.
+INDEXED_COLUMNS = frozenset({"name", "company", "email", "notes", "phone", "alt_phone"})
+
+_ID_BITS = 31  # PostgreSQL's serial ids stop below 2**31; the name prefix takes the 32 above
+_ID_MASK = (1 << _ID_BITS) - 1
+_PREFIX_BYTES = 4
+_SHORT = 3  # words shorter than this are looked up in search_short
+_CHUNK = 20_000  # customers read and indexed at once by a rebuild
+# A run of digits this long is more than a subscriber number: it is read as a whole number from
+# its start (the area code or mobile prefix), in the configured region. Shorter runs (the last
+# four to eight digits, an area code) are found wherever they occur in a number.
+_WHOLE_NUMBER_DIGITS = 9
+# Digits in any layout, with a + before them all: 138 1234 5678, (+86) 138-1234-5678.
+_PHONE_SHAPE = re.compile(r"[ (]*(\+)?[0-9 ().\-]+")
+
+TEXT, PHONES = "text", "phones"
+
+_SQLITE_DDL = (
+    # Contentless: the text lives once, in search_doc. Rows go by row id (contentless_delete).
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5(text, phones, content='', "
+    "contentless_delete=1, tokenize='trigram case_sensitive 1')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_short USING fts5(grams, content='', "
+    "contentless_delete=1, detail=none, tokenize='ascii')",
+    # Whatever removes a document (a customer deleted, so its document by cascade, or a
+    # document rewritten) removes its index rows in the same statement.
+    "CREATE TRIGGER IF NOT EXISTS search_doc_deleted AFTER DELETE ON search_doc BEGIN "
+    "DELETE FROM search_text WHERE rowid = old.sort_key; "
+    "DELETE FROM search_short WHERE rowid = old.sort_key; END",
+)
+_SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS search_doc_deleted",
+    "DROP TABLE IF EXISTS search_text",
+    "DROP TABLE IF EXISTS search_short",
+)
+# The words of a document are split on the only whitespace `normalize` leaves: space, newline.
+_POSTGRES_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION crmtui_search_grams(doc text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+  SELECT coalesce(array_agg(DISTINCT substr(word, i, n)), '{}')
+  FROM regexp_split_to_table(doc, '[ \n]+') AS word,
+       generate_series(1, 3) AS n,
+       generate_series(1, length(word) - n + 1) AS i
+  WHERE word <> ''
+$$
+"""
+_POSTGRES_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS search_doc_text_grams "
+    "ON search_doc USING gin (crmtui_search_grams(text))",
+    "CREATE INDEX IF NOT EXISTS search_doc_phones_grams "
+    "ON search_doc USING gin (crmtui_search_grams(phones))",
+)
+
+
+class SearchIndexMissing(StoreError):
+    def __init__(self) -> None:
+        super().__init__(
+            _("this database has no search index yet: run `crmtui reindex` to build it")
+        )
+
+
+# -- what is indexed -----------------------------------------------------------------------------
+
+
+def normalize(text: str) -> str:
+    """Text as it is indexed and searched: NFKC (full-width forms become ASCII), case-folded,
+    each run of whitespace one space."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return " ".join(folded.split())
+
+
+def sort_key(name: str, customer_id: int) -> int:
+    """The document's row id: the name's first four UTF-8 bytes, then the customer id.
+
+    Keys compare as the names do (SQLite compares text as UTF-8 bytes), except that names
+    sharing those bytes compare by id; `_page` puts those in exact order.
+    """
+    if not 0 < customer_id <= _ID_MASK:
+        raise StoreError(_("customer id {id} is too large to index").format(id=customer_id))
+    prefix = name.encode("utf-8", "surrogatepass")[:_PREFIX_BYTES].ljust(_PREFIX_BYTES, b"\0")
+    return int.from_bytes(prefix, "big") << _ID_BITS | customer_id
+
+
+@dataclass(frozen=True)
+class Document:
+    """One customer's search document, as `models.SearchDoc` holds it."""
+
+    sort_key: int
+    customer_id: int
+    name: str  # as stored in the customer row, for exact name order
+    text: str
+    phones: str
+
+
+def document(
+    customer_id: int,
+    *,
+    name: str,
+    company: str = "",
+    email: str = "",
+    notes: str = "",
+    phones: Iterable[str] = (),
+    contact_names: Iterable[str] = (),
+) -> Document:
+    """The search document of a customer with these values (phones in E.164)."""
+    fields = (normalize(value) for value in (name, company, *contact_names, email, notes))
+    numbers = dict.fromkeys(normalize(p) for p in phones if p)  # in order, once each
+    return Document(
+        sort_key(name, customer_id),
+        customer_id,
+        name,
+        "\n".join(field for field in fields if field),
+        " ".join(number for number in numbers if number),
+    )
+
+
+def _token(gram: str) -> str:
+    """A gram as one `ascii`-tokenizer token: hex, which no separator can split."""
+    return "".join(map(_hex, gram))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _hex(char: str) -> str:
+    return char.encode("utf-8", "surrogatepass").hex()
+
+
+def _short_tokens(text: str) -> str:
+    """Every distinct one- and two-character gram of the text's words, as tokens."""
+    tokens: set[str] = set()
+    for word in text.split():
+        chars = list(map(_hex, word))
+        tokens.update(chars)
+        tokens.update(map(operator.add, chars, chars[1:]))  # a gram's hex: its chars' hex
+    return " ".join(tokens)
+
+
+# -- keeping the index ---------------------------------------------------------------------------
+
+
+def create_index(*, gin: bool = True) -> None:
+    """Create the indexes kept over `models.SearchDoc` (called when its table is made), unless
+    they exist. `gin=False` leaves PostgreSQL's GIN indexes for after a bulk load."""
+    db = current_database()
+    if is_postgres(db):
+        db.execute_sql(_POSTGRES_FUNCTION)
+        if gin:
+            for statement in _POSTGRES_INDEXES:
+                db.execute_sql(statement)
+    else:
+        for statement in _SQLITE_DDL:
+            db.execute_sql(statement)
+
+
+def _insert(documents: Sequence[Document]) -> None:
+    """Add documents (with their index rows) for customers that have none."""
+    if not documents:
+        return
+    # In row-id order: FTS5 writes out what it holds in memory whenever a row id is not above
+    # the last one (a rebuild took three times as long in customer order).
+    documents = sorted(documents, key=lambda d: d.sort_key)
+    db = current_database()
+    p = db.param
+    cursor = db.cursor()
+    cursor.executemany(
+        f"INSERT INTO search_doc (sort_key, customer_id, name, text, phones) "
+        f"VALUES ({p}, {p}, {p}, {p}, {p})",
+        [(d.sort_key, d.customer_id, d.name, d.text, d.phones) for d in documents],
+    )
+    if not is_postgres(db):  # PostgreSQL's GIN indexes follow the table by themselves
+        cursor.executemany(
+            "INSERT INTO search_text (rowid, text, phones) VALUES (?, ?, ?)",
+            [(d.sort_key, d.text, d.phones) for d in documents],
+        )
+        cursor.executemany(
+            "INSERT INTO search_short (rowid, grams) VALUES (?, ?)",
+            [(d.sort_key, _short_tokens(d.text)) for d in documents],
+        )
+
+
+def _documents(first: int, last: int) -> list[Document]:
+    """The documents of the customers with ids `first`…`last`, as their rows now read."""
+    c, k = m.Customer, m.Contact
+    contacts: dict[int, list[tuple[str, str]]] = {}
+    for customer_id, name, phone in (
+        k.select(k.customer, k.name, k.phone)
+        .where(k.customer.between(first, last))
+        .order_by(k.id)
+        .tuples()
+    ):
+        contacts.setdefault(customer_id, []).append((name, phone))
+    rows = (
+        c.select(c.id, c.name, c.company, c.email, c.notes, c.phone, c.alt_phone)
+        .where(c.id.between(first, last))
+        .tuples()
+    )
+    return [
+        document(
+            cid,
+            name=name,
+            company=company,
+            email=email,
+            notes=notes,
+            phones=[phone, alt_phone, *(p for _n, p in contacts.get(cid, ()))],
+            contact_names=[n for n, _p in contacts.get(cid, ())],
+        )
+        for cid, name, company, email, notes, phone, alt_phone in rows
+    ]
+
+
+def index_customer(customer_id: int) -> None:
+    """Rewrite a customer's search document from its rows (none if it is gone).
+
+    Call it inside the write transaction that changed the customer or its contacts, so the
+    index never disagrees with what was saved.
+    """
+    _require_index()
+    m.SearchDoc.delete().where(m.SearchDoc.customer == customer_id).execute()
+    _insert(_documents(customer_id, customer_id))
+
+
+def index_new(documents: Sequence[Document]) -> None:
+    """Index customers just added in bulk (`crmtui demo`), in the caller's transaction."""
+    _require_index()
+    _insert(documents)
+
+
+def rebuild_search_index(actor: Actor, progress: Callable[[int], None] | None = None) -> int:
+    """Build the search index afresh from every customer; return how many were indexed.
+
+    For a database made before the index, or one repaired by hand. It runs as one transaction:
+    searches meanwhile see the old index, and other writers wait for it.
+    `progress(done)` is called after each chunk of customers.
+    """
+    authorize(actor, SEARCH_REBUILD)
+    db = current_database()
+    done = 0
+    with write_transaction():
+        if not is_postgres(db):
+            for statement in _SQLITE_DROP:
+                db.execute_sql(statement)
+        m.SearchDoc.drop_table(safe=True, cascade=is_postgres(db))
+        m.SearchDoc.create_table(safe=False, rebuild=True)
+        last = 0
+        while True:
+            # A range of ids reads fast; each chunk is written in its own row-id order.
+            rest = m.Customer.select(m.Customer.id).where(m.Customer.id > last)
+            upper = rest.order_by(m.Customer.id).offset(_CHUNK - 1).limit(1).scalar()
+            if upper is None:
+                upper = rest.select(peewee.fn.MAX(m.Customer.id)).scalar()
+                if upper is None:
+                    break
+            documents = _documents(last + 1, upper)
+            _insert(documents)
+            done += len(documents)
+            last = upper
+            if progress is not None:
+                progress(done)
+        if is_postgres(db):
+            create_index()
+        else:
+            # Merge the index into one segment per table: the fastest to read.
+            db.execute_sql("INSERT INTO search_text (search_text) VALUES ('optimize')")
+            db.execute_sql("INSERT INTO search_short (search_short) VALUES ('optimize')")
+    return done
+
+
+# Databases whose index was seen there: checking costs a query, and an index once made stays.
+_ready: "weakref.WeakSet[peewee.Database]" = weakref.WeakSet()
+
+
+def _require_index() -> None:
+    """Refuse, with the command that fixes it, when the database has no search index (one
+    made before the index: see `models.SearchDoc.create_table`)."""
+    db = current_database()
+    if db in _ready:
+        return
+    if not db.table_exists(m.SearchDoc._meta.table_name):
+        raise SearchIndexMissing()
+    _ready.add(db)
+
+
+# -- reading a term ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Needle:
+    """Text to find in one column of the document (`column` None: in either)."""
+
+    text: str
+    column: str | None
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return (self.column,) if self.column else (TEXT, PHONES)
+
+
+Clause = tuple[_Needle, ...]  # a customer meets a clause when it holds any of its needles
+
+
+def _national_prefix(region: str) -> tuple[int, str] | None:
+    """(country calling code, national prefix) of a region: (86, "0") for CN."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    if metadata is None:
+        return None
+    return metadata.country_code, metadata.national_prefix or ""
+
+
+def _phone_clause(word: str, region: str) -> Clause | None:
+    """The needles of a term shaped like a phone number; None when it is not one.
+
+    - With a leading +, its digits are the start of an international number: +86 138… .
+    - A run of up to eight digits is found wherever it occurs in a number (the last four
+      digits, 1234 5678) and in the text (a QQ number in an e-mail); one starting with the
+      region's national prefix also as the number without it (021… finds +8621…).
+    - A longer run is read as a whole number from its start, in the configured region: 138
+      1234 5678 and (021) 6888-1234 find +8613812345678 and +862168881234, where a number of
+      another country must be typed with its + (so (650) 253-0000 is not +1 650 253 0000
+      unless the region is US). It is also looked for as digits in the text.
+    A number typed with its separators (2025-03-05) is also looked for as typed, in the text.
+    """
+    shape = _PHONE_SHAPE.fullmatch(word)
+    if shape is None:
+        return None
+    digits = re.sub(r"\D", "", word)
+    plus = shape.group(1) is not None
+    compact = ("+" if plus else "") + digits
+    if len(compact) < _SHORT:
+        return None
+    needles = [_Needle(word, TEXT)] if " " not in word and word != compact else []
+    if plus:
+        needles.append(_Needle(compact, None))
+    elif len(digits) < _WHOLE_NUMBER_DIGITS:
+        needles.append(_Needle(digits, None))
+        national = _national_prefix(region)
+        if national and national[1] and digits.startswith(national[1]):
+            rest = digits[len(national[1]) :]
+            if rest:
+                needles.append(_Needle(f"+{national[0]}{rest}", PHONES))
+    else:
+        needles.append(_Needle(digits, TEXT))
+        key = phone_search_key(word, region=region)
+        if key:
+            needles.append(_Needle(key, PHONES))
+    return tuple(dict.fromkeys(needles))
+
+
+def clauses(term: str, region: str) -> list[Clause]:
+    """A term as clauses that must all hold: each word, or the whole term read as a phone."""
+    text = normalize(term)
+    if not text:
+        return []
+    whole = _phone_clause(text, region)
+    if whole:
+        return [whole]
+    found: list[Clause] = []
+    for word in dict.fromkeys(text.split()):
+        found.append(_phone_clause(word, region) or (_Needle(word, TEXT),))
+    return found
+
+
+# -- asking the index ----------------------------------------------------------------------------
+
+
+def _phrase(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class _SqliteMatch:
+    """A term as MATCH expressions: one for search_text, one for search_short (None: unused)."""
+
+    text: str | None
+    short: str | None
+
+    @classmethod
+    def of(cls, found: Sequence[Clause]) -> "_SqliteMatch":
+        long_parts, short_parts = [], []
+        for clause in found:
+            if len(clause) == 1 and len(clause[0].text) < _SHORT:
+                short_parts.append(_phrase(_token(clause[0].text)))  # only text words are short
+                continue
+            alternatives = [
+                f"{{{n.column}}} : {_phrase(n.text)}" if n.column else _phrase(n.text)
+                for n in clause
+            ]
+            long_parts.append("(" + " OR ".join(alternatives) + ")")
+        return cls(" AND ".join(long_parts) or None, " AND ".join(short_parts) or None)
+
+    def rowids(self, column: str = "rowid", bounds: str = "") -> tuple[str, list[object]]:
+        """SELECT of `column` (an expression of rowid, the sort key) of the matching
+        documents, with `bounds` (more conditions on rowid) ANDed on."""
+        if self.text is None:
+            sql = f"SELECT {column} FROM search_short WHERE search_short MATCH ?"
+            params: list[object] = [self.short]
+        else:
+            sql = f"SELECT {column} FROM search_text WHERE search_text MATCH ?"
+            params = [self.text]
+            if self.short is not None:
+                sql += " AND rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH ?)"
+                params.append(self.short)
+        return sql + bounds, params
+
+
+def _grams(text: str) -> list[str]:
+    """The grams `crmtui_search_grams` makes that a document holding `text` must hold."""
+    if len(text) <= 3:
+        return [text]
+    return sorted({text[i : i + 3] for i in range(len(text) - 2)})
+
+
+def _postgres_condition(found: Sequence[Clause]) -> peewee.Expression:
+    doc = m.SearchDoc
+    columns = {TEXT: doc.text, PHONES: doc.phones}
+    condition: peewee.Expression | None = None
+    for clause in found:
+        alternatives: list[peewee.Expression] = []
+        for needle in clause:
+            for name in needle.columns:
+                column = columns[name]
+                grams = peewee.Cast(peewee.Value(_grams(needle.text), unpack=False), "text[]")
+                holds = peewee.Expression(peewee.fn.crmtui_search_grams(column), "@>", grams)
+                if len(needle.text) > 3:  # the grams hold; check they hold in a row
+                    holds &= peewee.fn.strpos(column, needle.text) > 0
+                alternatives.append(holds)
+        either = alternatives[0]
+        for alternative in alternatives[1:]:
+            either |= alternative
+        condition = either if condition is None else condition & either
+    assert condition is not None
+    return condition
+
+
+class Search:
+    """A term, ready to ask the index."""
+
+    def __init__(self, term: str, region: str) -> None:
+        _require_index()
+        self.clauses = clauses(term, region)
+        self.postgres = is_postgres()
+
+    def __bool__(self) -> bool:
+        return bool(self.clauses)
+
+    def customer_condition(self) -> peewee.Expression:
+        """The condition "the customer matches", for a query on `models.Customer`."""
+        if self.postgres:
+            matching = m.SearchDoc.select(m.SearchDoc.customer).where(
+                _postgres_condition(self.clauses)
+            )
+            return m.Customer.id.in_(matching)
+        sql, params = _SqliteMatch.of(self.clauses).rowids(f"rowid & {_ID_MASK}")
+        return m.Customer.id.in_(peewee.SQL(f"({sql})", params))
+
+    def count(self) -> int:
+        """How many customers match, counted in the index alone."""
+        if self.postgres:
+            return m.SearchDoc.select().where(_postgres_condition(self.clauses)).count()
+        sql, params = _SqliteMatch.of(self.clauses).rowids()
+        return current_database().execute_sql(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+
+    def page(
+        self,
+        *,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int = 50,
+        after: tuple[str, int] | None = None,
+    ) -> list[int] | None:
+        """Ids of the matches at `offset`… (or just past `after`: a (name, id) of the order) in
+        (name, id) order, read from the index in its own order; None on PostgreSQL, whose
+        names sort by the database's collation: page there with `customer_condition`."""
+        if self.postgres:
+            return None
+        return _page(_SqliteMatch.of(self.clauses), descending, offset, limit, after)
+
+
+# -- pages in name order (SQLite) ----------------------------------------------------------------
+
+
+def _group(key: int) -> int:
+    return key >> _ID_BITS
+
+
+def _page(
+    match: _SqliteMatch,
+    descending: bool,
+    offset: int,
+    limit: int,
+    after: tuple[str, int] | None,
+) -> list[int]:
+    """Matches in row-id order come grouped by the first four bytes of their names, groups in
+    name order; within a group they are in id order. So read whole groups until they hold the
+    page, then sort what was read by (name, id): only the last group can hold rows that sort
+    before the page's end but were read after it."""
+    bounds, params = "", []
+    after_group = None
+    if after is not None:
+        # From `after`'s group on: its first key going up, its last going down.
+        after_group = _group(sort_key(after[0], 1))
+        first_key = after_group << _ID_BITS
+        bounds = " AND rowid <= ?" if descending else " AND rowid >= ?"
+        params = [first_key | _ID_MASK if descending else first_key]
+    sql, match_params = match.rowids(bounds=bounds)
+    direction = "DESC" if descending else "ASC"
+    cursor = current_database().execute_sql(
+        f"{sql} ORDER BY rowid {direction}", [*match_params, *params]
+    )
+    need = offset + limit
+    keys: list[int] = []
+    counted = 0
+    for group, rows in groupby((key for (key,) in cursor), key=_group):
+        if counted >= need:
+            break
+        in_group = list(rows)
+        keys += in_group
+        # `after`'s own group may hold rows before it: they are not counted toward the page.
+        if group != after_group:
+            counted += len(in_group)
+    names = _names(keys)
+    keys = [key for key in keys if key in names]  # one deleted between the two reads
+
+    def order(key: int) -> tuple[str, int]:
+        return names[key], key & _ID_MASK
+
+    keys.sort(key=order, reverse=descending)
+    if after is not None:
+        keys = [k for k in keys if (order(k) < after if descending else order(k) > after)]
+    return [key & _ID_MASK for key in keys[offset : offset + limit]]
+
+
+def _names(keys: Sequence[int]) -> dict[int, str]:
+    """The names of the documents with these keys (rows near each other in search_doc,
+    whose primary key they are)."""
+    if not keys:
+        return {}
+    rows = current_database().execute_sql(
+        "SELECT sort_key, name FROM search_doc WHERE sort_key IN (SELECT value FROM json_each(?))",
+        [json.dumps(list(keys))],
+    )
+    return dict(rows)
