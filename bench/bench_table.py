@@ -113,8 +113,8 @@ async def _table_worker(db: str, presses: int) -> dict[str, object]:
             await asyncio.sleep(0.001)
         painted = await _next_frame(frames, sum(t < painted_rows[0] for t in frames))
         table = app.screen.query_one(CustomerTable)
+        await pilot.pause()  # the count follows the first page
         total = table.total
-        await pilot.pause()
 
         page_down: list[float] = []
         for _ in range(presses):

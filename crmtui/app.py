@@ -5,6 +5,7 @@ calls store functions, so it runs alike on SQLite and PostgreSQL.
 """
 
 import contextlib
+import gc
 import shlex
 import shutil
 import sys
@@ -122,6 +123,10 @@ class CrmApp(App[None]):
             screen.post_message(CustomersChanged())
 
     def on_mount(self) -> None:
+        # Everything made while starting lives as long as the app: out of the collector's
+        # sight, a full collection no longer walks it (at a million customers those pauses
+        # were the slowest page-downs, 100-150 ms).
+        gc.freeze()
         self.show_status()
         self.set_interval(OVERDUE_REFRESH_SECONDS, self.show_status)
 

@@ -13,19 +13,23 @@ like a phone number (digits with spaces, dashes, dots, brackets, a leading +) is
 as a phone; see `_phone_clause` for the rules.
 
 How it is indexed. Substring search needs n-grams: most Chinese names have two or three
-characters and `unicode61` does not split Chinese text into words at all. On SQLite two FTS5
-tables hold them, both keyed by the document's `sort_key`:
-- `search_text`, FTS5's trigram tokenizer over `text` and `phones`: a word of three or more
-  characters is a phrase of its trigrams, which FTS5 matches exactly (no re-check);
-- `search_short`, every distinct one- and two-character gram of `text` as a token (hex, so
-  the `ascii` tokenizer keeps each whole): the trigram tokenizer cannot look up a word
-  shorter than three characters (≈ 770 ms for a two-character term at 1,000,000 customers
-  when it falls back to a scan).
-FTS5 keeps each gram's list of documents delta-encoded: at 1,000,000 demo customers both take
-about 380 MB, where a B-tree table of (gram, customer) rows took ten times the space per entry.
-On PostgreSQL one SQL function (`crmtui_search_grams`) makes the same one- to three-character
-grams, and a GIN index over it per column finds the documents holding all of a word's grams;
-a word longer than three characters is then checked with `strpos`. No extension is needed.
+characters and `unicode61` does not split Chinese text into words at all; FTS5's trigram
+tokenizer cannot look up a term shorter than three characters (≈ 770 ms for a two-character
+term at 1,000,000 customers, by scanning). So the grams are made here, in Python, and FTS5
+stores them: one contentless table, `search_fts`, keyed by the document's `sort_key`, whose
+`ascii` tokenizer takes each gram as one token (written in hex, which it cannot split):
+- `text`, `phones`: each word's trigrams in order, then a word-end token, with positions. A
+  word of three or more characters is the phrase of its trigrams, which FTS5 matches exactly
+  (consecutive positions: no re-check), and never across two words.
+- `short`: the distinct one- and two-character grams of `text`, for shorter words.
+One MATCH expression then asks for every word at once and FTS5 intersects the lists in C:
+"James H" (a phrase and a short gram) took 1 ms at 100,000 customers this way, 40–200 ms
+when the short grams sat in a table of their own. FTS5 keeps each gram's documents
+delta-encoded: about 80 bytes per customer and gram kind, where a B-tree table of (gram,
+customer) rows took ten times the space.
+On PostgreSQL one SQL function (`crmtui_search_grams`) makes the one- to three-character grams,
+and a GIN index over it per column finds the documents holding all of a word's grams; a word
+longer than three characters is then checked with `strpos`. No extension is needed.
 
 Why `sort_key`. The table shows matches sorted by name. With a common term (a surname: 9% of a
 million customers) reading every match to sort it took 200–800 ms, and walking the name index
@@ -37,9 +41,7 @@ names sharing those four bytes, which `_page` sorts exactly; a page reads about 
 matches, whatever the term. PostgreSQL orders names by its collation, so it pages in SQL.
 """
 
-import functools
 import json
-import operator
 import re
 import unicodedata
 import weakref
@@ -64,7 +66,7 @@ INDEXED_COLUMNS = frozenset({"name", "company", "email", "notes", "phone", "alt_
 _ID_BITS = 31  # PostgreSQL's serial ids stop below 2**31; the name prefix takes the 32 above
 _ID_MASK = (1 << _ID_BITS) - 1
 _PREFIX_BYTES = 4
-_SHORT = 3  # words shorter than this are looked up in search_short
+_SHORT = 3  # words shorter than this are looked up among the short grams
 _CHUNK = 20_000  # customers read and indexed at once by a rebuild
 # A run of digits this long is more than a subscriber number: it is read as a whole number from
 # its start (the area code or mobile prefix), in the configured region. Shorter runs (the last
@@ -75,32 +77,30 @@ _PHONE_SHAPE = re.compile(r"[ (]*(\+)?[0-9 ().\-]+")
 
 TEXT, PHONES = "text", "phones"
 
+_WORD_END = "z"  # after each word's trigrams: hex has no z, so no phrase runs into the next word
 _SQLITE_DDL = (
     # Contentless: the text lives once, in search_doc. Rows go by row id (contentless_delete).
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search_text USING fts5(text, phones, content='', "
-    "contentless_delete=1, tokenize='trigram case_sensitive 1')",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search_short USING fts5(grams, content='', "
-    "contentless_delete=1, detail=none, tokenize='ascii')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(text, phones, short, "
+    "content='', contentless_delete=1, tokenize='ascii')",
     # Whatever removes a document (a customer deleted, so its document by cascade, or a
-    # document rewritten) removes its index rows in the same statement.
+    # document rewritten) removes its index row in the same statement.
     "CREATE TRIGGER IF NOT EXISTS search_doc_deleted AFTER DELETE ON search_doc BEGIN "
-    "DELETE FROM search_text WHERE rowid = old.sort_key; "
-    "DELETE FROM search_short WHERE rowid = old.sort_key; END",
+    "DELETE FROM search_fts WHERE rowid = old.sort_key; END",
 )
-_SQLITE_DROP = (
-    "DROP TRIGGER IF EXISTS search_doc_deleted",
-    "DROP TABLE IF EXISTS search_text",
-    "DROP TABLE IF EXISTS search_short",
-)
-# The words of a document are split on the only whitespace `normalize` leaves: space, newline.
+_SQLITE_DROP = ("DROP TRIGGER IF EXISTS search_doc_deleted", "DROP TABLE IF EXISTS search_fts")
+# Every one- to three-character gram of the document's words, which `normalize` separates by a
+# space or a newline (GIN drops repeated grams). Written as one set-returning SELECT: a version
+# splitting with regexp_split_to_table took 13 ms a document, a PL/pgSQL loop grows its array
+# in quadratic time on long notes; this one takes about 0.2 ms. The high COST makes the planner
+# read the GIN index rather than call the function on every row of a small table.
 _POSTGRES_FUNCTION = r"""
 CREATE OR REPLACE FUNCTION crmtui_search_grams(doc text) RETURNS text[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-  SELECT coalesce(array_agg(DISTINCT substr(word, i, n)), '{}')
-  FROM regexp_split_to_table(doc, '[ \n]+') AS word,
-       generate_series(1, 3) AS n,
-       generate_series(1, length(word) - n + 1) AS i
-  WHERE word <> ''
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1000 AS $$
+  SELECT ARRAY(
+    SELECT substr(w.word, i, n)
+    FROM unnest(string_to_array(translate(doc, E'\n', ' '), ' ')) AS w(word)
+    CROSS JOIN generate_series(1, 3) AS n
+    CROSS JOIN LATERAL generate_series(1, length(w.word) - n + 1) AS i)
 $$
 """
 _POSTGRES_INDEXES = (
@@ -124,6 +124,8 @@ class SearchIndexMissing(StoreError):
 def normalize(text: str) -> str:
     """Text as it is indexed and searched: NFKC (full-width forms become ASCII), case-folded,
     each run of whitespace one space."""
+    if text.isascii():  # most of it (e-mail, phones, Latin names): the same, five times faster
+        return " ".join(text.lower().split())
     folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     return " ".join(folded.split())
 
@@ -173,24 +175,32 @@ def document(
     )
 
 
-def _token(gram: str) -> str:
-    """A gram as one `ascii`-tokenizer token: hex, which no separator can split."""
-    return "".join(map(_hex, gram))
+def _units(text: str) -> str:
+    """Text as token characters: the hex of its UTF-16 code units, four digits each, which the
+    `ascii` tokenizer keeps whole. Grams are then slices, the fastest to make in Python. (A
+    character beyond the BMP is two units; matching units still matches whole characters.)"""
+    return text.encode("utf-16-be", "surrogatepass").hex()
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _hex(char: str) -> str:
-    return char.encode("utf-8", "surrogatepass").hex()
-
-
-def _short_tokens(text: str) -> str:
-    """Every distinct one- and two-character gram of the text's words, as tokens."""
-    tokens: set[str] = set()
+def _tokens(text: str) -> tuple[str, str]:
+    """(each word's trigrams in order, each followed by a word end; the distinct one- and
+    two-unit grams) of a text, as tokens."""
+    trigrams: list[str] = []
+    short: set[str] = set()
     for word in text.split():
-        chars = list(map(_hex, word))
-        tokens.update(chars)
-        tokens.update(map(operator.add, chars, chars[1:]))  # a gram's hex: its chars' hex
-    return " ".join(tokens)
+        units = _units(word)
+        starts = range(0, len(units), 4)
+        short.update([units[i : i + 4] for i in starts])
+        short.update([units[i : i + 8] for i in starts[:-1]])
+        trigrams += [units[i : i + 12] for i in starts[:-2]]
+        trigrams.append(_WORD_END)
+    return " ".join(trigrams), " ".join(short)
+
+
+def _phrase_of(needle: str) -> str:
+    """The FTS5 phrase finding `needle` (three units or more): its trigrams in order."""
+    units = _units(needle)
+    return '"' + " ".join(units[i : i + 12] for i in range(0, len(units) - 8, 4)) + '"'
 
 
 # -- keeping the index ---------------------------------------------------------------------------
@@ -226,32 +236,26 @@ def _insert(documents: Sequence[Document]) -> None:
         [(d.sort_key, d.customer_id, d.name, d.text, d.phones) for d in documents],
     )
     if not is_postgres(db):  # PostgreSQL's GIN indexes follow the table by themselves
+        rows = []
+        for d in documents:
+            text, short = _tokens(d.text)
+            rows.append((d.sort_key, text, _tokens(d.phones)[0], short))
         cursor.executemany(
-            "INSERT INTO search_text (rowid, text, phones) VALUES (?, ?, ?)",
-            [(d.sort_key, d.text, d.phones) for d in documents],
-        )
-        cursor.executemany(
-            "INSERT INTO search_short (rowid, grams) VALUES (?, ?)",
-            [(d.sort_key, _short_tokens(d.text)) for d in documents],
+            "INSERT INTO search_fts (rowid, text, phones, short) VALUES (?, ?, ?, ?)", rows
         )
 
 
 def _documents(first: int, last: int) -> list[Document]:
     """The documents of the customers with ids `first`…`last`, as their rows now read."""
     c, k = m.Customer, m.Contact
+    db = current_database()
+    # Plain driver rows: Peewee's conversion of each value took a quarter of a rebuild.
+    named = k.select(k.customer, k.name, k.phone).where(k.customer.between(first, last))
     contacts: dict[int, list[tuple[str, str]]] = {}
-    for customer_id, name, phone in (
-        k.select(k.customer, k.name, k.phone)
-        .where(k.customer.between(first, last))
-        .order_by(k.id)
-        .tuples()
-    ):
+    for customer_id, name, phone in db.execute_sql(*named.order_by(k.id).sql()):
         contacts.setdefault(customer_id, []).append((name, phone))
-    rows = (
-        c.select(c.id, c.name, c.company, c.email, c.notes, c.phone, c.alt_phone)
-        .where(c.id.between(first, last))
-        .tuples()
-    )
+    columns = (c.id, c.name, c.company, c.email, c.notes, c.phone, c.alt_phone)
+    rows = db.execute_sql(*c.select(*columns).where(c.id.between(first, last)).sql())
     return [
         document(
             cid,
@@ -316,10 +320,10 @@ def rebuild_search_index(actor: Actor, progress: Callable[[int], None] | None = 
                 progress(done)
         if is_postgres(db):
             create_index()
+            db.execute_sql("ANALYZE search_doc")  # the planner's view of the new table
         else:
-            # Merge the index into one segment per table: the fastest to read.
-            db.execute_sql("INSERT INTO search_text (search_text) VALUES ('optimize')")
-            db.execute_sql("INSERT INTO search_short (search_short) VALUES ('optimize')")
+            # Merge the index into one segment: the fastest to read.
+            db.execute_sql("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     return done
 
 
@@ -420,44 +424,25 @@ def clauses(term: str, region: str) -> list[Clause]:
 # -- asking the index ----------------------------------------------------------------------------
 
 
-def _phrase(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
+def _match(found: Sequence[Clause]) -> str:
+    """A term as one FTS5 MATCH expression over search_fts."""
+    parts = []
+    for clause in found:
+        alternatives = []
+        for needle in clause:
+            if len(_units(needle.text)) < 4 * _SHORT:  # only words of the text are this short
+                alternatives.append(f'{{short}} : "{_units(needle.text)}"')
+            else:
+                columns = " ".join(needle.columns)
+                alternatives.append(f"{{{columns}}} : {_phrase_of(needle.text)}")
+        parts.append("(" + " OR ".join(alternatives) + ")")
+    return " AND ".join(parts)
 
 
-@dataclass(frozen=True)
-class _SqliteMatch:
-    """A term as MATCH expressions: one for search_text, one for search_short (None: unused)."""
-
-    text: str | None
-    short: str | None
-
-    @classmethod
-    def of(cls, found: Sequence[Clause]) -> "_SqliteMatch":
-        long_parts, short_parts = [], []
-        for clause in found:
-            if len(clause) == 1 and len(clause[0].text) < _SHORT:
-                short_parts.append(_phrase(_token(clause[0].text)))  # only text words are short
-                continue
-            alternatives = [
-                f"{{{n.column}}} : {_phrase(n.text)}" if n.column else _phrase(n.text)
-                for n in clause
-            ]
-            long_parts.append("(" + " OR ".join(alternatives) + ")")
-        return cls(" AND ".join(long_parts) or None, " AND ".join(short_parts) or None)
-
-    def rowids(self, column: str = "rowid", bounds: str = "") -> tuple[str, list[object]]:
-        """SELECT of `column` (an expression of rowid, the sort key) of the matching
-        documents, with `bounds` (more conditions on rowid) ANDed on."""
-        if self.text is None:
-            sql = f"SELECT {column} FROM search_short WHERE search_short MATCH ?"
-            params: list[object] = [self.short]
-        else:
-            sql = f"SELECT {column} FROM search_text WHERE search_text MATCH ?"
-            params = [self.text]
-            if self.short is not None:
-                sql += " AND rowid IN (SELECT rowid FROM search_short WHERE search_short MATCH ?)"
-                params.append(self.short)
-        return sql + bounds, params
+def _rowids(match: str, column: str = "rowid", bounds: str = "") -> tuple[str, list[object]]:
+    """SELECT of `column` (an expression of rowid, the sort key) of the documents matching,
+    with `bounds` (more conditions on rowid) ANDed on."""
+    return f"SELECT {column} FROM search_fts WHERE search_fts MATCH ?{bounds}", [match]
 
 
 def _grams(text: str) -> list[str]:
@@ -507,15 +492,15 @@ class Search:
                 _postgres_condition(self.clauses)
             )
             return m.Customer.id.in_(matching)
-        sql, params = _SqliteMatch.of(self.clauses).rowids(f"rowid & {_ID_MASK}")
+        sql, params = _rowids(_match(self.clauses), f"rowid & {_ID_MASK}")
         return m.Customer.id.in_(peewee.SQL(f"({sql})", params))
 
     def count(self) -> int:
         """How many customers match, counted in the index alone."""
         if self.postgres:
             return m.SearchDoc.select().where(_postgres_condition(self.clauses)).count()
-        sql, params = _SqliteMatch.of(self.clauses).rowids()
-        return current_database().execute_sql(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        sql, params = _rowids(_match(self.clauses), "count(*)")
+        return current_database().execute_sql(sql, params).fetchone()[0]
 
     def page(
         self,
@@ -530,7 +515,7 @@ class Search:
         names sort by the database's collation: page there with `customer_condition`."""
         if self.postgres:
             return None
-        return _page(_SqliteMatch.of(self.clauses), descending, offset, limit, after)
+        return _page(_match(self.clauses), descending, offset, limit, after)
 
 
 # -- pages in name order (SQLite) ----------------------------------------------------------------
@@ -541,7 +526,7 @@ def _group(key: int) -> int:
 
 
 def _page(
-    match: _SqliteMatch,
+    match: str,
     descending: bool,
     offset: int,
     limit: int,
@@ -559,7 +544,7 @@ def _page(
         first_key = after_group << _ID_BITS
         bounds = " AND rowid <= ?" if descending else " AND rowid >= ?"
         params = [first_key | _ID_MASK if descending else first_key]
-    sql, match_params = match.rowids(bounds=bounds)
+    sql, match_params = _rowids(match, bounds=bounds)
     direction = "DESC" if descending else "ASC"
     cursor = current_database().execute_sql(
         f"{sql} ORDER BY rowid {direction}", [*match_params, *params]

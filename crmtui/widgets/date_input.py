@@ -7,8 +7,6 @@ typo is seen before saving, not after.
 
 from __future__ import annotations
 
-import datetime as dt
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
@@ -89,8 +87,3 @@ class DateInput(Horizontal):
     def focus(self, scroll_visible: bool = True) -> DateInput:
         self.input.focus(scroll_visible)
         return self
-
-
-def today_text() -> str:
-    """Today as a date field shows it."""
-    return dt.date.today().isoformat()

@@ -114,15 +114,19 @@ class FieldRow(Widget):
         yield self._editor(field, self._initial)
 
     @staticmethod
-    def _editor(field: FormField, value: FieldValue) -> Widget:
+    def _options(field: FormField, value: FieldValue) -> list[tuple[str, str]]:
+        """A choice's options; a value no longer offered (a user since disabled) stays one."""
+        options = list(field.choices)
+        if value and value not in {v for _label, v in options}:
+            options.append((str(value), str(value)))
+        return options
+
+    def _editor(self, field: FormField, value: FieldValue) -> Widget:
         if field.kind == BOOLEAN:
             return Checkbox("", bool(value), compact=True)
         if field.kind == CHOICE:
-            options = list(field.choices)
-            if value and value not in {v for _label, v in options}:
-                options.append((str(value), str(value)))  # a value no longer offered stays
             return Select(
-                options,
+                self._options(field, value),
                 prompt="—",
                 allow_blank=field.allow_blank,
                 value=value if value else Select.NULL,
@@ -156,6 +160,8 @@ class FieldRow(Widget):
         if isinstance(editor, Checkbox):
             editor.value = bool(value)
         elif isinstance(editor, Select):
+            if value and value not in {v for _label, v in self.field.choices}:
+                editor.set_options(self._options(self.field, value))
             editor.value = value if value else Select.NULL
         elif isinstance(editor, TextArea):
             editor.text = str(value)

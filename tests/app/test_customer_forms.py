@@ -16,7 +16,8 @@ from crmtui.screens.customer_detail import CustomerDetailScreen
 from crmtui.screens.customer_form import CustomerFormScreen
 from crmtui.screens.customers import CustomersScreen
 from crmtui.screens.record_form import RecordFormScreen
-from crmtui.store import custom_fields, customers, timeline
+from crmtui.store import custom_fields, customers, timeline, users
+from crmtui.store import models as models
 from crmtui.store.types import Actor
 from crmtui.widgets.customer_table import CustomerTable
 from crmtui.widgets.date_input import DateInput, date_hint
@@ -336,3 +337,29 @@ async def test_a_stale_record_save_keeps_mine_where_chosen(db: str, actor: Actor
         assert isinstance(app.screen, CustomerDetailScreen)
     saved = timeline.get_record(actor, timeline.PURCHASE, purchase.id)
     assert (saved.amount, saved.category, saved.version) == (Decimal("120.00"), "", 3)
+
+
+async def test_their_owner_is_kept_though_no_longer_offered(db: str, actor: Actor) -> None:
+    customer = customers.add_customer(actor, {"name": "Alice Smith", "owner": actor.name})
+    users.ensure_users([("old.hand", "Old Hand", "sales")])
+    old_hand = models.User.update(active=False).where(models.User.name == "old.hand")
+    old_hand.execute()  # disabled: the form does not offer this user
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        await replace_field(pilot, "company", "Mine Co")
+        # Meanwhile the user is enabled, given the customer, and disabled again.
+        models.User.update(active=True).where(models.User.name == "old.hand").execute()
+        customers.update_customer(actor, customer.id, {"owner": "old.hand"}, None)
+        old_hand.execute()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, ConflictScreen)
+        assert app.screen.keep_mine == {"owner": False, "company": True}
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, CustomersScreen)
+    saved = customers.get_customer(actor, customer.id)
+    assert (saved.owner, saved.company) == ("old.hand", "Mine Co")
