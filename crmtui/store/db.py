@@ -20,7 +20,7 @@ from playhouse.apsw_ext import APSWDatabase
 from crmtui.i18n import _
 from crmtui.store.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MIN_SQLITE = (3, 51, 3)
 BUSY_TIMEOUT_SECONDS = 10
 
@@ -29,7 +29,19 @@ database_proxy = peewee.DatabaseProxy()
 Migration = Callable[[peewee.Database], None]
 # MIGRATIONS[v] upgrades a database from schema version v to v + 1. A new database is
 # created from the current models and stamped SCHEMA_VERSION directly.
-MIGRATIONS: Mapping[int, Migration] = {}
+
+
+def _split_search_names(db: peewee.Database) -> None:
+    """1 → 2: the search document keeps names apart from other text (one-character terms
+    search names only). The index is derived data, so it is dropped rather than converted:
+    search then asks for `crmtui reindex`, which takes minutes at a million customers, too
+    long to hide inside opening the database."""
+    from crmtui.store import search  # search builds on this module
+
+    search.drop_index(db)
+
+
+MIGRATIONS: Mapping[int, Migration] = {1: _split_search_names}
 
 
 class DatabaseOpenError(StoreError):

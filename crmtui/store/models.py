@@ -247,7 +247,8 @@ class SearchDoc(BaseModel):
     sort_key = peewee.BigIntegerField(primary_key=True)
     customer = peewee.ForeignKeyField(Customer, unique=True, on_delete="CASCADE")
     name = peewee.CharField(max_length=200)  # as the customer row has it, to order by
-    text = peewee.TextField()  # name, company, contact names, e-mail, notes: a line each
+    names = peewee.TextField()  # name, company, contact names: a line each
+    text = peewee.TextField()  # e-mail address, notes: a line each
     phones = peewee.TextField()  # the customer's and its contacts' numbers, E.164
 
     @classmethod

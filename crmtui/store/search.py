@@ -2,15 +2,17 @@
 names, e-mail, notes or phone numbers, through indexes, fast at a million customers.
 
 What is searched. Each customer has one search document (`models.SearchDoc`), rewritten in the
-same transaction as every write that changes what it holds:
-- `text`: the name, company, contact names, e-mail and notes, each normalized (NFKC, so
-  full-width letters and digits become ASCII; case-folded; whitespace runs made one space)
-  and put on a line of its own;
+same transaction as every write that changes what it holds, its texts normalized (NFKC, so
+full-width letters and digits become ASCII; case-folded; whitespace runs made one space):
+- `names`: the name, the company and the contact names, a line each;
+- `text`: the e-mail address and the notes, a line each;
 - `phones`: the customer's and its contacts' phone numbers, E.164 (`+8613812345678`).
 A search term is normalized the same way and split into words; a customer matches when every
-word occurs in its text (a substring, so 伟 finds 张伟 and "mith" finds Smith). A term shaped
-like a phone number (digits with spaces, dashes, dots, brackets, a leading +) is one word read
-as a phone; see `_phone_clause` for the rules.
+word occurs in its names or text (a substring, so 伟 finds 张伟 and "mith" finds Smith). A word
+of one character is looked for in the names only: one letter is in nearly every e-mail address
+(c in 83% of a million), so it found nearly everyone, and counting them took 200 ms. A term
+shaped like a phone number (digits with spaces, dashes, dots, brackets, a leading +) is one word
+read as a phone; see `_phone_clause` for the rules.
 
 How it is indexed. Substring search needs n-grams: most Chinese names have two or three
 characters and `unicode61` does not split Chinese text into words at all; FTS5's trigram
@@ -18,18 +20,22 @@ tokenizer cannot look up a term shorter than three characters (≈ 770 ms for a 
 term at 1,000,000 customers, by scanning). So the grams are made here, in Python, and FTS5
 stores them: one contentless table, `search_fts`, keyed by the document's `sort_key`, whose
 `ascii` tokenizer takes each gram as one token (written in hex, which it cannot split):
-- `text`, `phones`: each word's trigrams in order, then a word-end token, with positions. A
-  word of three or more characters is the phrase of its trigrams, which FTS5 matches exactly
-  (consecutive positions: no re-check), and never across two words.
-- `short`: the distinct one- and two-character grams of `text`, for shorter words.
+- `names`, `text`, `phones`: each word's trigrams in order, then a word-end token, with
+  positions. A word of three or more characters is the phrase of its trigrams, which FTS5
+  matches exactly (consecutive positions: no re-check), and never across two words.
+- `short`: the distinct two-character grams of names and text and the single characters of
+  the names, for shorter words.
 One MATCH expression then asks for every word at once and FTS5 intersects the lists in C:
 "James H" (a phrase and a short gram) took 1 ms at 100,000 customers this way, 40–200 ms
 when the short grams sat in a table of their own. FTS5 keeps each gram's documents
-delta-encoded: about 80 bytes per customer and gram kind, where a B-tree table of (gram,
-customer) rows took ten times the space.
+delta-encoded, under 2 bytes an entry where a B-tree table of (gram, customer) rows took 14
+(all 1- to 3-grams of 100,000 customers: 13 MB against 128 MB). At 1,000,000 demo customers
+search_fts takes 690 MB and search_doc 170 MB: 27% on top of the 3.3 GB database.
 On PostgreSQL one SQL function (`crmtui_search_grams`) makes the one- to three-character grams,
-and a GIN index over it per column finds the documents holding all of a word's grams; a word
-longer than three characters is then checked with `strpos`. No extension is needed.
+a GIN index over it per column finds the documents holding all of a word's grams, and
+`strpos` keeps those holding the word itself. No extension is needed.
+Counting is the cost that remains: FTS5 reads every match's positions, 0.2–0.9 µs each, so a
+term matching half a million customers takes 100–400 ms to count (see docs/BENCHMARKS.md).
 
 Why `sort_key`. The table shows matches sorted by name. With a common term (a surname: 9% of a
 million customers) reading every match to sort it took 200–800 ms, and walking the name index
@@ -41,7 +47,9 @@ names sharing those four bytes, which `_page` sorts exactly; a page reads about 
 matches, whatever the term. PostgreSQL orders names by its collation, so it pages in SQL.
 """
 
+import functools
 import json
+import operator
 import re
 import unicodedata
 import weakref
@@ -75,12 +83,14 @@ _WHOLE_NUMBER_DIGITS = 9
 # Digits in any layout, with a + before them all: 138 1234 5678, (+86) 138-1234-5678.
 _PHONE_SHAPE = re.compile(r"[ (]*(\+)?[0-9 ().\-]+")
 
-TEXT, PHONES = "text", "phones"
+# Where a needle is looked for: columns of search_doc (and of search_fts).
+WORDS = ("names", "text")
+NAMES, PHONES, ANYWHERE = ("names",), ("phones",), ("names", "text", "phones")
 
 _WORD_END = "z"  # after each word's trigrams: hex has no z, so no phrase runs into the next word
 _SQLITE_DDL = (
     # Contentless: the text lives once, in search_doc. Rows go by row id (contentless_delete).
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(text, phones, short, "
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(names, text, phones, short, "
     "content='', contentless_delete=1, tokenize='ascii')",
     # Whatever removes a document (a customer deleted, so its document by cascade, or a
     # document rewritten) removes its index row in the same statement.
@@ -94,7 +104,7 @@ _SQLITE_DROP = ("DROP TRIGGER IF EXISTS search_doc_deleted", "DROP TABLE IF EXIS
 # in quadratic time on long notes; this one takes about 0.2 ms. The high COST makes the planner
 # read the GIN index rather than call the function on every row of a small table.
 _POSTGRES_FUNCTION = r"""
-CREATE OR REPLACE FUNCTION crmtui_search_grams(doc text) RETURNS text[]
+CREATE FUNCTION crmtui_search_grams(doc text) RETURNS text[]
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1000 AS $$
   SELECT ARRAY(
     SELECT substr(w.word, i, n)
@@ -103,11 +113,10 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1000 AS $$
     CROSS JOIN LATERAL generate_series(1, length(w.word) - n + 1) AS i)
 $$
 """
-_POSTGRES_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS search_doc_text_grams "
-    "ON search_doc USING gin (crmtui_search_grams(text))",
-    "CREATE INDEX IF NOT EXISTS search_doc_phones_grams "
-    "ON search_doc USING gin (crmtui_search_grams(phones))",
+_POSTGRES_INDEXES = tuple(
+    f"CREATE INDEX IF NOT EXISTS search_doc_{column}_grams "
+    f"ON search_doc USING gin (crmtui_search_grams({column}))"
+    for column in ANYWHERE
 )
 
 
@@ -149,6 +158,7 @@ class Document:
     sort_key: int
     customer_id: int
     name: str  # as stored in the customer row, for exact name order
+    names: str
     text: str
     phones: str
 
@@ -164,13 +174,17 @@ def document(
     contact_names: Iterable[str] = (),
 ) -> Document:
     """The search document of a customer with these values (phones in E.164)."""
-    fields = (normalize(value) for value in (name, company, *contact_names, email, notes))
+
+    def lines(values: Iterable[str]) -> str:
+        return "\n".join(line for line in map(normalize, values) if line)
+
     numbers = dict.fromkeys(normalize(p) for p in phones if p)  # in order, once each
     return Document(
         sort_key(name, customer_id),
         customer_id,
         name,
-        "\n".join(field for field in fields if field),
+        lines((name, company, *contact_names)),
+        lines((email, notes)),
         " ".join(number for number in numbers if number),
     )
 
@@ -182,19 +196,19 @@ def _units(text: str) -> str:
     return text.encode("utf-16-be", "surrogatepass").hex()
 
 
-def _tokens(text: str) -> tuple[str, str]:
-    """(each word's trigrams in order, each followed by a word end; the distinct one- and
-    two-unit grams) of a text, as tokens."""
+def _tokens(text: str, short: set[str], *, singles: bool = False) -> str:
+    """Each word's trigrams in order, each word followed by a word end, as tokens; the word's
+    two-unit grams (and single units with `singles`) are added to `short`."""
     trigrams: list[str] = []
-    short: set[str] = set()
     for word in text.split():
         units = _units(word)
         starts = range(0, len(units), 4)
-        short.update([units[i : i + 4] for i in starts])
+        if singles:
+            short.update([units[i : i + 4] for i in starts])
         short.update([units[i : i + 8] for i in starts[:-1]])
         trigrams += [units[i : i + 12] for i in starts[:-2]]
         trigrams.append(_WORD_END)
-    return " ".join(trigrams), " ".join(short)
+    return " ".join(trigrams)
 
 
 def _phrase_of(needle: str) -> str:
@@ -211,13 +225,31 @@ def create_index(*, gin: bool = True) -> None:
     they exist. `gin=False` leaves PostgreSQL's GIN indexes for after a bulk load."""
     db = current_database()
     if is_postgres(db):
-        db.execute_sql(_POSTGRES_FUNCTION)
+        # Made once, never replaced: the GIN indexes hold what this version of it returned.
+        exists = db.execute_sql(
+            "SELECT 1 FROM pg_proc WHERE proname = 'crmtui_search_grams' "
+            "AND pronamespace = current_schema()::regnamespace"
+        ).fetchone()
+        if exists is None:
+            db.execute_sql(_POSTGRES_FUNCTION)
         if gin:
             for statement in _POSTGRES_INDEXES:
                 db.execute_sql(statement)
     else:
         for statement in _SQLITE_DDL:
             db.execute_sql(statement)
+
+
+def drop_index(db: peewee.Database) -> None:
+    """Drop the search tables and everything built on them, leaving the database as one made
+    before search: searching then asks for `crmtui reindex`."""
+    if is_postgres(db):  # this version of the gram function, with everything built on it
+        db.execute_sql("DROP FUNCTION IF EXISTS crmtui_search_grams(text) CASCADE")
+    else:
+        for statement in _SQLITE_DROP:
+            db.execute_sql(statement)
+    db.execute_sql("DROP TABLE IF EXISTS search_doc" + (" CASCADE" if is_postgres(db) else ""))
+    _ready.discard(db)
 
 
 def _insert(documents: Sequence[Document]) -> None:
@@ -231,17 +263,20 @@ def _insert(documents: Sequence[Document]) -> None:
     p = db.param
     cursor = db.cursor()
     cursor.executemany(
-        f"INSERT INTO search_doc (sort_key, customer_id, name, text, phones) "
-        f"VALUES ({p}, {p}, {p}, {p}, {p})",
-        [(d.sort_key, d.customer_id, d.name, d.text, d.phones) for d in documents],
+        f"INSERT INTO search_doc (sort_key, customer_id, name, names, text, phones) "
+        f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+        [(d.sort_key, d.customer_id, d.name, d.names, d.text, d.phones) for d in documents],
     )
     if not is_postgres(db):  # PostgreSQL's GIN indexes follow the table by themselves
         rows = []
         for d in documents:
-            text, short = _tokens(d.text)
-            rows.append((d.sort_key, text, _tokens(d.phones)[0], short))
+            short: set[str] = set()
+            names = _tokens(d.names, short, singles=True)
+            text = _tokens(d.text, short)
+            rows.append((d.sort_key, names, text, _tokens(d.phones, set()), " ".join(short)))
         cursor.executemany(
-            "INSERT INTO search_fts (rowid, text, phones, short) VALUES (?, ?, ?, ?)", rows
+            "INSERT INTO search_fts (rowid, names, text, phones, short) VALUES (?, ?, ?, ?, ?)",
+            rows,
         )
 
 
@@ -298,10 +333,7 @@ def rebuild_search_index(actor: Actor, progress: Callable[[int], None] | None = 
     db = current_database()
     done = 0
     with write_transaction():
-        if not is_postgres(db):
-            for statement in _SQLITE_DROP:
-                db.execute_sql(statement)
-        m.SearchDoc.drop_table(safe=True, cascade=is_postgres(db))
+        drop_index(db)
         m.SearchDoc.create_table(safe=False, rebuild=True)
         last = 0
         while True:
@@ -347,14 +379,19 @@ def _require_index() -> None:
 
 @dataclass(frozen=True)
 class _Needle:
-    """Text to find in one column of the document (`column` None: in either)."""
+    """Text to find in any of some columns of the document."""
 
     text: str
-    column: str | None
+    columns: tuple[str, ...]
 
     @property
-    def columns(self) -> tuple[str, ...]:
-        return (self.column,) if self.column else (TEXT, PHONES)
+    def short(self) -> bool:
+        """Too short for trigrams: only words are (phone needles have three characters)."""
+        return len(_units(self.text)) < 4 * _SHORT
+
+
+def _word(word: str) -> _Needle:
+    return _Needle(word, NAMES if len(_units(word)) == 4 else WORDS)
 
 
 Clause = tuple[_Needle, ...]  # a customer meets a clause when it holds any of its needles
@@ -389,18 +426,18 @@ def _phone_clause(word: str, region: str) -> Clause | None:
     compact = ("+" if plus else "") + digits
     if len(compact) < _SHORT:
         return None
-    needles = [_Needle(word, TEXT)] if " " not in word and word != compact else []
+    needles = [_word(word)] if " " not in word and word != compact else []
     if plus:
-        needles.append(_Needle(compact, None))
+        needles.append(_Needle(compact, ANYWHERE))
     elif len(digits) < _WHOLE_NUMBER_DIGITS:
-        needles.append(_Needle(digits, None))
+        needles.append(_Needle(digits, ANYWHERE))
         national = _national_prefix(region)
         if national and national[1] and digits.startswith(national[1]):
             rest = digits[len(national[1]) :]
             if rest:
                 needles.append(_Needle(f"+{national[0]}{rest}", PHONES))
     else:
-        needles.append(_Needle(digits, TEXT))
+        needles.append(_Needle(digits, WORDS))
         key = phone_search_key(word, region=region)
         if key:
             needles.append(_Needle(key, PHONES))
@@ -417,7 +454,7 @@ def clauses(term: str, region: str) -> list[Clause]:
         return [whole]
     found: list[Clause] = []
     for word in dict.fromkeys(text.split()):
-        found.append(_phone_clause(word, region) or (_Needle(word, TEXT),))
+        found.append(_phone_clause(word, region) or (_word(word),))
     return found
 
 
@@ -430,11 +467,18 @@ def _match(found: Sequence[Clause]) -> str:
     for clause in found:
         alternatives = []
         for needle in clause:
-            if len(_units(needle.text)) < 4 * _SHORT:  # only words of the text are this short
+            if needle.short:  # one unit: names' singles; two: names' and text's pairs
                 alternatives.append(f'{{short}} : "{_units(needle.text)}"')
-            else:
-                columns = " ".join(needle.columns)
-                alternatives.append(f"{{{columns}}} : {_phrase_of(needle.text)}")
+                continue
+            columns = f"{{{' '.join(needle.columns)}}} : "
+            phrase = columns + _phrase_of(needle.text)
+            rest = needle.text[4:]
+            if needle.text.startswith("+") and len(rest) >= _SHORT:
+                # Every number starts with +86 or so: FTS5 reads a phrase starting that way
+                # for a long while (45 ms at a million). Asking first for the digits after
+                # it (a phrase of rarer trigrams), which must be there too, took 13–31 ms.
+                phrase = f"{columns}{_phrase_of(rest)} AND {phrase}"
+            alternatives.append(f"({phrase})")
         parts.append("(" + " OR ".join(alternatives) + ")")
     return " AND ".join(parts)
 
@@ -452,24 +496,31 @@ def _grams(text: str) -> list[str]:
     return sorted({text[i : i + 3] for i in range(len(text) - 2)})
 
 
+def _any(conditions: Sequence[peewee.Expression]) -> peewee.Expression:
+    return functools.reduce(operator.or_, conditions)
+
+
 def _postgres_condition(found: Sequence[Clause]) -> peewee.Expression:
-    doc = m.SearchDoc
-    columns = {TEXT: doc.text, PHONES: doc.phones}
+    """Each clause as (its needles' grams in a column's GIN index) AND (a needle in that
+    column): the first part is what the indexes answer, the second is exact and cheap.
+
+    It equals "a needle in a column" because a needle in a column has its grams there.
+    Written as one OR of (grams AND needle) instead, PostgreSQL rechecked each candidate
+    through the whole OR and computed its grams again: 100 ms for "James" at 100,000.
+    """
     condition: peewee.Expression | None = None
     for clause in found:
-        alternatives: list[peewee.Expression] = []
+        indexed, exact = [], []
         for needle in clause:
+            grams = peewee.Cast(peewee.Value(_grams(needle.text), unpack=False), "text[]")
             for name in needle.columns:
-                column = columns[name]
-                grams = peewee.Cast(peewee.Value(_grams(needle.text), unpack=False), "text[]")
-                holds = peewee.Expression(peewee.fn.crmtui_search_grams(column), "@>", grams)
-                if len(needle.text) > 3:  # the grams hold; check they hold in a row
-                    holds &= peewee.fn.strpos(column, needle.text) > 0
-                alternatives.append(holds)
-        either = alternatives[0]
-        for alternative in alternatives[1:]:
-            either |= alternative
-        condition = either if condition is None else condition & either
+                column = getattr(m.SearchDoc, name)
+                indexed.append(
+                    peewee.Expression(peewee.fn.crmtui_search_grams(column), "@>", grams)
+                )
+                exact.append(peewee.fn.strpos(column, needle.text) > 0)
+        holds = _any(indexed) & _any(exact)
+        condition = holds if condition is None else condition & holds
     assert condition is not None
     return condition
 
@@ -488,8 +539,13 @@ class Search:
     def customer_condition(self) -> peewee.Expression:
         """The condition "the customer matches", for a query on `models.Customer`."""
         if self.postgres:
-            matching = m.SearchDoc.select(m.SearchDoc.customer).where(
-                _postgres_condition(self.clauses)
+            # OFFSET 0 keeps the matches a set of their own: joined in, PostgreSQL walked the
+            # name index and computed the grams of each customer on the way (950 ms for 王
+            # at 100,000 customers, every Latin name first); on their own, 42 ms.
+            matching = (
+                m.SearchDoc.select(m.SearchDoc.customer)
+                .where(_postgres_condition(self.clauses))
+                .offset(0)
             )
             return m.Customer.id.in_(matching)
         sql, params = _rowids(_match(self.clauses), f"rowid & {_ID_MASK}")

@@ -103,10 +103,12 @@ FINDS = [
     ("XINGHE.CN", {"zhang"}),
     ("@c", {"emily"}),
     ("88", {"zhang"}),
+    ("@", set()),  # one character: looked for in names only (it is in every e-mail address)
     # notes, over lines
     ("投诉", {"zhang"}),
     ("交期问题", {"zhang"}),
     ("妥善处理", {"zhang"}),
+    ("投", set()),  # one character: names only
     ("canton fair", {"emily"}),
     ("price-driven", {"emily"}),
     # contact names
@@ -263,17 +265,24 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
-def _scan(rows: dict[int, tuple[list[str], list[str]]], term: str) -> set[int]:
+Row = tuple[list[str], list[str], list[str]]  # names (name, company, contacts), text, phones
+
+
+def _scan(rows: dict[int, Row], term: str) -> set[int]:
     """The customers a term should find, by reading every one: each word of the term in one
-    of its texts; a run of 3 to 8 digits also in its phones (E.164), or from the area code on
-    (0 dropped, +86 put) as a number of this region."""
+    of its texts (a single character: in one of its names); a run of 3 to 8 digits also in
+    its phones (E.164), or from the area code on (0 dropped, +86 put) as a number of this
+    region."""
     hits = set()
     words = _fold(term).split()
-    for cid, (texts, phones) in rows.items():
-        folded = [_fold(t) for t in texts]
+    for cid, (names, texts, phones) in rows.items():
+        folded_names = [_fold(t) for t in names]
+        folded = folded_names + [_fold(t) for t in texts]
 
-        def holds(word: str, folded: list[str] = folded, phones: list[str] = phones) -> bool:
-            if any(word in t for t in folded):
+        def holds(
+            word: str, names: list[str] = folded_names, folded: list[str] = folded, phones=phones
+        ) -> bool:
+            if any(word in t for t in (names if len(word) == 1 else folded)):
                 return True
             if re.fullmatch(r"\d{3,8}", word):
                 local = "+86" + word[1:] if word.startswith("0") else None
@@ -286,8 +295,8 @@ def _scan(rows: dict[int, tuple[list[str], list[str]]], term: str) -> set[int]:
 
 
 @pytest.fixture
-def demo_rows(actor: Actor, monkeypatch: pytest.MonkeyPatch) -> dict[int, tuple[list, list]]:
-    """A few hundred demo customers, read back as (texts, phones) per customer."""
+def demo_rows(actor: Actor, monkeypatch: pytest.MonkeyPatch) -> dict[int, Row]:
+    """A few hundred demo customers, read back as (names, texts, phones) per customer."""
     monkeypatch.setattr(demo, "CHUNK", 128)
     load_demo(actor, 300, seed=5)
     contacts: dict[int, list[tuple[str, str]]] = {}
@@ -298,24 +307,24 @@ def demo_rows(actor: Actor, monkeypatch: pytest.MonkeyPatch) -> dict[int, tuple[
     rows = {}
     for c in m.Customer.select():
         own = contacts.get(c.id, [])
-        texts = [c.name, c.company, c.email, c.notes, *(n for n, _p in own)]
+        names = [c.name, c.company, *(n for n, _p in own)]
         phones = [p for p in (c.phone, c.alt_phone, *(p for _n, p in own)) if p]
-        rows[c.id] = (texts, phones)
+        rows[c.id] = (names, [c.email, c.notes], phones)
     return rows
 
 
-def _random_terms(rows: dict[int, tuple[list, list]], rng: random.Random, n: int) -> list[str]:
+def _random_terms(rows: dict[int, Row], rng: random.Random, n: int) -> list[str]:
     terms = []
     customers_ = list(rows.values())
     while len(terms) < n:
-        texts, phones = rng.choice(customers_)
+        names, texts, phones = rng.choice(customers_)
         if rng.random() < 0.2 and phones:
             digits = rng.choice(phones).lstrip("+")
             length = rng.randint(3, 8)
             start = rng.randint(0, len(digits) - length)
             terms.append(digits[start : start + length])
             continue
-        text = rng.choice([t for t in texts if t.strip()])
+        text = rng.choice([t for t in names + texts if t.strip()])
         length = rng.choice((1, 1, 2, 2, 2, 3, 3, 4, 5, 7))
         start = rng.randint(0, max(0, len(text) - length))
         term = text[start : start + length].strip()
@@ -327,7 +336,7 @@ def _random_terms(rows: dict[int, tuple[list, list]], rng: random.Random, n: int
 
 
 def test_index_agrees_with_a_scan(
-    actor: Actor, demo_rows: dict[int, tuple[list, list]], subtests: pytest.Subtests
+    actor: Actor, demo_rows: dict[int, Row], subtests: pytest.Subtests
 ) -> None:
     rng = random.Random(11)
     for term in _random_terms(demo_rows, rng, 150):
@@ -337,7 +346,7 @@ def test_index_agrees_with_a_scan(
             assert got == expected, (sorted(got - expected)[:5], sorted(expected - got)[:5])
 
 
-def test_rebuild_gives_what_was_kept(actor: Actor, demo_rows: dict[int, tuple[list, list]]) -> None:
+def test_rebuild_gives_what_was_kept(actor: Actor, demo_rows: dict[int, Row]) -> None:
     # Some edits first, so the kept index has seen more than the bulk load.
     first = customers.list_customers(actor, CustomerQuery(sort="id"), limit=3).rows
     customers.update_customer(actor, first[0].id, {"name": "新名字", "notes": "备注"}, None)
@@ -463,6 +472,29 @@ def test_a_database_without_the_index_asks_for_a_rebuild(
     assert found(actor, "张伟") == found(actor, "5678") == {zhang.id}
     customers.add_customer(actor, {"name": "李娜"})
     assert len(found(actor, "娜")) == 1
+
+
+def test_a_version_1_database_drops_its_old_index_and_asks_for_a_rebuild(
+    actor: Actor, db: str
+) -> None:
+    """Schema 1 kept all of a document's text in one column; opening such a database drops
+    that index (derived data) rather than searching it wrongly."""
+    zhang = customers.add_customer(actor, {"name": "张伟", "email": "zw@example.com"})
+    database = store_db.current_database()
+    search.drop_index(database)
+    database.execute_sql(  # the version 1 document table
+        "CREATE TABLE search_doc (sort_key BIGINT PRIMARY KEY, customer_id INTEGER NOT NULL, "
+        "name VARCHAR(200) NOT NULL, text TEXT NOT NULL, phones TEXT NOT NULL)"
+    )
+    database.execute_sql("UPDATE schema_version SET version = 1")
+    store_db.close_database()
+    store_db.open_database(db)
+    assert [row.version for row in store_db.SchemaVersion.select()] == [store_db.SCHEMA_VERSION]
+    assert not m.SearchDoc.table_exists()
+    with pytest.raises(SearchIndexMissing, match="crmtui reindex"):
+        customers.list_customers(actor, CustomerQuery(search="张伟"))
+    assert search.rebuild_search_index(actor) == 1
+    assert found(actor, "张伟") == found(actor, "zw@") == {zhang.id}
 
 
 def test_database_error_is_not_hidden(actor: Actor) -> None:
