@@ -27,8 +27,6 @@ BUSY_TIMEOUT_SECONDS = 10
 database_proxy = peewee.DatabaseProxy()
 
 Migration = Callable[[peewee.Database], None]
-# MIGRATIONS[v] upgrades a database from schema version v to v + 1. A new database is
-# created from the current models and stamped SCHEMA_VERSION directly.
 
 
 def _split_search_names(db: peewee.Database) -> None:
@@ -41,6 +39,8 @@ def _split_search_names(db: peewee.Database) -> None:
     search.drop_index(db)
 
 
+# MIGRATIONS[v] upgrades a database from schema version v to v + 1. A new database is
+# created from the current models and stamped SCHEMA_VERSION directly.
 MIGRATIONS: Mapping[int, Migration] = {1: _split_search_names}
 
 
