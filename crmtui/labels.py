@@ -4,7 +4,14 @@ Every label is a literal passed to `_`, so the translation tools find it; a name
 label here is shown as itself, made readable.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from crmtui.i18n import _
+
+if TYPE_CHECKING:
+    from crmtui.store.duplicates import PossibleDuplicate
 
 FIELD_LABELS: dict[str, str] = {
     # Customers
@@ -143,3 +150,12 @@ def action_label(action: str) -> str:
 
 def yes_no(value: bool) -> str:
     return _("yes") if value else _("no")
+
+
+def duplicate_label(duplicate: PossibleDuplicate) -> str:
+    """`#42 张伟 (星河科技): same name, phone` — one possible duplicate, for a warning."""
+    who = f"#{duplicate.id} {duplicate.name}"
+    if duplicate.company:
+        who += f" ({duplicate.company})"
+    same = ", ".join(field_label(name).lower() for name in duplicate.same)
+    return _("{who}: same {same}").format(who=who, same=same)

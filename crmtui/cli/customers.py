@@ -9,7 +9,8 @@ import click
 from crmtui.cli.common import acting_user, echo_json, json_option
 from crmtui.formatting import local_time, text_table
 from crmtui.i18n import _
-from crmtui.store import changes, customers
+from crmtui.labels import duplicate_label
+from crmtui.store import changes, customers, duplicates
 from crmtui.store.types import Customer, CustomerQuery
 from crmtui.store.validation import format_phone
 from crmtui.store.vocabulary import STAGES
@@ -129,7 +130,12 @@ def add(as_json: bool, tags: tuple[str, ...], **options: Any) -> None:
         raise click.UsageError(_("--name is required"))
     if tags:
         values["tags"] = tags
-    created = customers.add_customer(acting_user(), values)
+    actor = acting_user()
+    created = customers.add_customer(actor, values)
+    for duplicate in duplicates.possible_duplicates(actor, values, exclude=created.id):
+        # Added all the same: names need not be unique, and a script reads stdout only.
+        message = _("Warning: customer {id} may duplicate {customer}")
+        click.echo(message.format(id=created.id, customer=duplicate_label(duplicate)), err=True)
     if as_json:
         echo_json(created)
     else:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crmtui.i18n import _
-from crmtui.labels import field_label
+from crmtui.labels import duplicate_label, field_label
 from crmtui.screens.form import FormScreen, Values, form_field, record_values
-from crmtui.store import custom_fields, customers, users
+from crmtui.store import custom_fields, customers, duplicates, users
 from crmtui.store.types import Actor, Customer, CustomFieldDef, User
 from crmtui.widgets.form_field import CHOICE, DATE, TEXT, FieldValue, FormField
 
@@ -101,6 +101,18 @@ class CustomerFormScreen(FormScreen[Customer]):
         if self.customer is None:
             return customers.add_customer(self.actor, changes)
         return customers.update_customer(self.actor, self.customer.id, changes, version)
+
+    def warning_before_save(self, values: Values) -> str:
+        compared = {k: v for k, v in values.items() if k in duplicates.COMPARED}
+        if not compared:  # an edit that leaves name, phones and e-mail alone
+            return ""
+        exclude = None if self.customer is None else self.customer.id
+        found = duplicates.possible_duplicates(self.actor, compared, exclude=exclude)
+        if not found:
+            return ""
+        return _("Possibly saved already: {customers}. ctrl+s again saves anyway.").format(
+            customers="; ".join(duplicate_label(d) for d in found)
+        )
 
     def saved_values(self) -> tuple[Values, int]:
         assert self.customer is not None  # a new customer cannot conflict

@@ -136,6 +136,7 @@ class FormScreen(Screen[T]):
         self.base: Values = {f.name: values.get(f.name, self._empty(f)) for f in self.fields}
         self.version = version
         self._discard_armed = False
+        self._warned_for: Values | None = None  # values a warning was shown for
 
     @staticmethod
     def _empty(field: FormField) -> FieldValue:
@@ -150,6 +151,11 @@ class FormScreen(Screen[T]):
     def saved_values(self) -> tuple[Values, int]:
         """The record as saved now, and its version (for the conflict dialog)."""
         raise NotImplementedError
+
+    def warning_before_save(self, values: Values) -> str:
+        """A warning about saving these values ("" for none): the first ctrl+s shows it, a
+        second one with the same values saves."""
+        return ""
 
     # The form itself.
 
@@ -185,8 +191,15 @@ class FormScreen(Screen[T]):
 
     def action_save(self) -> None:
         self._discard_armed = False
+        values = self.to_save()
         try:
-            saved = self.save_values(self.to_save(), self.version)
+            if values != self._warned_for:
+                warning = self.warning_before_save(values)
+                if warning:
+                    self._warned_for = values
+                    self.show_error(warning)
+                    return
+            saved = self.save_values(values, self.version)
         except ValidationError as exc:
             self.show_problems(exc.problems)
         except ConflictError:

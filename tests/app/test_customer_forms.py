@@ -363,3 +363,47 @@ async def test_their_owner_is_kept_though_no_longer_offered(db: str, actor: Acto
         assert isinstance(app.screen, CustomersScreen)
     saved = customers.get_customer(actor, customer.id)
     assert (saved.owner, saved.company) == ("old.hand", "Mine Co")
+
+
+async def test_a_possible_duplicate_is_warned_once_then_saved(db: str, actor: Actor) -> None:
+    zhang = customers.add_customer(
+        actor, {"name": "张伟", "company": "星河科技", "phone": "13812345678"}
+    )
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, CustomerFormScreen)
+        await type_text(pilot, "Zhang Wei")
+        await replace_field(pilot, "phone", "138 1234 5678")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert app.screen is form  # warned, not saved
+        shown = await screen_text(pilot)
+        assert f"#{zhang.id} 张伟 (星河科技): same phone" in shown
+        assert "ctrl+s again saves anyway" in shown
+        assert names_in_database(actor) == ["张伟"]
+
+        await pilot.press("ctrl+s")  # the same values again: saved
+        await pilot.pause()
+        assert isinstance(app.screen, CustomersScreen)
+        assert sorted(names_in_database(actor)) == ["Zhang Wei", "张伟"]
+
+
+async def test_an_edit_leaving_name_and_phones_alone_is_not_warned(
+    db: str, actor: Actor
+) -> None:
+    customers.add_customer(actor, {"name": "王芳"})
+    twin = customers.add_customer(actor, {"name": "王芳", "company": "甲"})
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(CustomerFormScreen.load(actor, twin.id))
+        await pilot.pause()
+        await replace_field(pilot, "company", "乙")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not isinstance(app.screen, CustomerFormScreen)
+        assert customers.get_customer(actor, twin.id).company == "乙"

@@ -31,6 +31,18 @@ def test_add_show_list_round_trip_in_json(crm: Run) -> None:
     assert {"id", "version", "name", "company", "phone", "email", "stage"} <= set(listed[0])
 
 
+def test_a_possible_duplicate_is_added_with_a_warning_on_stderr(crm: Run) -> None:
+    first = _added(crm, "--name", "张伟", "--email", "zw@example.com")
+    result = crm("customer", "add", "--name", "Zhang Wei", "--email", "ZW@Example.com", "--json")
+    assert result.exit_code == 0
+    second = json.loads(result.stdout)  # stdout stays pure JSON for scripts
+    assert result.stderr == (
+        f"Warning: customer {second['id']} may duplicate #{first['id']} 张伟: same email\n"
+    )
+    quiet = crm("customer", "add", "--name", "李娜")
+    assert (quiet.exit_code, quiet.stderr) == (0, "")
+
+
 def test_list_text_is_aligned_and_limit_zero_lists_all(crm: Run) -> None:
     for n in range(3):
         _added(crm, "--name", f"客户{n}", "--company", f"Company {n}")
