@@ -298,7 +298,7 @@ class CustomersScreen(Screen[None]):
         self.post_message(NewCustomer())
 
     def action_edit_customer(self) -> None:
-        customer = self.table.customer_at(self.table.cursor_row)
+        customer = self.table.row_at(self.table.cursor_row)
         if customer is not None:
             self._reload_on_resume = True
             self.post_message(EditCustomer(customer.id))
@@ -316,7 +316,7 @@ class CustomersScreen(Screen[None]):
         table = self.table
         if table.marked:
             return list(table.marked.values())
-        customer = table.customer_at(table.cursor_row)
+        customer = table.row_at(table.cursor_row)
         return [] if customer is None else [customer]
 
     @work(exclusive=True, group="dialog")

@@ -10,34 +10,31 @@ end of the list (keyset paging: as cheap a million rows down as at the top). Onl
 from anything held (a scrollbar drag) reads by position. The matches are counted once per
 query, not per page.
 
-Line 0 of the widget is the column header and never scrolls; virtual line `n + 1` is row `n`.
 Cell 0 of a row is its mark: space marks the row under the cursor for a bulk action.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import ClassVar, NamedTuple
 
 from rich.cells import cell_len
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from crmtui.formatting import fit, local_time
+from crmtui.formatting import local_time
 from crmtui.i18n import _
 from crmtui.store import customers as customer_store
 from crmtui.store.types import Actor, Customer, CustomerQuery
 from crmtui.store.validation import format_phone
+from crmtui.widgets import paged_list
+from crmtui.widgets.paged_list import PagedList, line
 
 STAGE_LABELS: dict[str, str] = {
     "new": _("new"),
@@ -129,61 +126,34 @@ def column_widths(total_width: int, keys: tuple[str, ...]) -> tuple[int, ...]:
 
     Every column is preceded by one blank cell; the first column's is the mark column.
     """
-    columns = [COLUMN_BY_KEY[key] for key in keys]
-    fixed = sum(column.width for column in columns)
-    room = max(0, total_width - len(columns) - fixed)
-    weights = sum(column.weight for column in columns if not column.width)
-    shares = [room * column.weight // weights for column in columns if not column.width]
-    if shares:
-        # Integer division leaves a few cells over; the first flexible column gets them.
-        shares[0] += room - sum(shares)
-    flexible = iter(shares)
-    return tuple(column.width or next(flexible) for column in columns)
+    return paged_list.column_widths([COLUMN_BY_KEY[key] for key in keys], total_width)
 
 
-class CustomerTable(ScrollView, can_focus=True):
+class _CustomerMessage(Message):
+    def __init__(self, table: CustomerTable, index: int, customer: Customer) -> None:
+        self.table = table
+        self.index = index
+        self.customer = customer
+        super().__init__()
+
+    @property
+    def control(self) -> CustomerTable:
+        return self.table
+
+
+class CustomerTable(PagedList[Customer]):
     """The customers matching a query, one per line, with a cursor row and marked rows."""
 
     DEFAULT_CSS = """
-    CustomerTable {
-        overflow-x: hidden;
-        scrollbar-size-vertical: 1;
-        background: $surface;
-        & > .customer-table--header {
-            text-style: bold;
-            background: $panel;
-            color: $foreground;
-        }
-        & > .customer-table--marked {
-            color: $text-accent;
-            text-style: bold;
-        }
-        & > .customer-table--cursor {
-            background: $block-cursor-blurred-background;
-            color: $block-cursor-blurred-foreground;
-            text-style: $block-cursor-blurred-text-style;
-        }
-        &:focus > .customer-table--cursor {
-            background: $block-cursor-background;
-            color: $block-cursor-foreground;
-            text-style: $block-cursor-text-style;
-        }
+    CustomerTable > .customer-table--marked {
+        color: $text-accent;
+        text-style: bold;
     }
     """
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "customer-table--header",
-        "customer-table--marked",
-        "customer-table--cursor",
-    }
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"customer-table--marked"}
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor_down", _("Down"), show=False, id="customer_table.cursor_down"),
-        Binding("k,up", "cursor_up", _("Up"), show=False, id="customer_table.cursor_up"),
-        Binding("g,home", "cursor_top", _("Top"), show=False, id="customer_table.top"),
-        Binding("G,end", "cursor_bottom", _("Bottom"), show=False, id="customer_table.bottom"),
-        Binding("pageup", "page_up", _("Page up"), show=False, id="customer_table.page_up"),
-        Binding("pagedown", "page_down", _("Page down"), show=False, id="customer_table.page_down"),
         Binding("enter", "select", _("Open"), show=False, id="customer_table.select"),
         Binding("space", "toggle_mark", _("Mark"), id="customer_table.mark"),
         Binding("u", "clear_marks", _("Unmark all"), show=False, id="customer_table.unmark_all"),
@@ -191,34 +161,11 @@ class CustomerTable(ScrollView, can_focus=True):
         Binding("S", "sort_reverse", _("Reverse"), show=False, id="customer_table.sort_reverse"),
     ]
 
-    cursor_row: reactive[int] = reactive(0, init=False)
-    """The index of the row under the cursor, among all rows of the query."""
-
-    class Highlighted(Message):
+    class Highlighted(_CustomerMessage):
         """The cursor moved to another customer."""
 
-        def __init__(self, table: CustomerTable, index: int, customer: Customer) -> None:
-            self.table = table
-            self.index = index
-            self.customer = customer
-            super().__init__()
-
-        @property
-        def control(self) -> CustomerTable:
-            return self.table
-
-    class Selected(Message):
+    class Selected(_CustomerMessage):
         """The user chose the customer under the cursor (enter)."""
-
-        def __init__(self, table: CustomerTable, index: int, customer: Customer) -> None:
-            self.table = table
-            self.index = index
-            self.customer = customer
-            super().__init__()
-
-        @property
-        def control(self) -> CustomerTable:
-            return self.table
 
     class TotalChanged(Message):
         """The customers matching the query were counted (the query changed, or a reload)."""
@@ -256,25 +203,17 @@ class CustomerTable(ScrollView, can_focus=True):
         id: str | None = None,
         classes: str | None = None,
     ) -> None:
-        super().__init__(name=name, id=id, classes=classes)
+        super().__init__(
+            page_size=page_size, max_pages=max_pages, name=name, id=id, classes=classes
+        )
         self.actor = actor
         self.query = query or CustomerQuery()
         self.hidden = _hideable(hidden)
-        self.page_size = page_size
-        self.max_pages = max_pages
         # Marked customers by id, as they were when marked (their version guards bulk changes).
         # Marks outlive a change of query, so rows found by several searches can be marked.
         self.marked: dict[int, Customer] = {}
-        # Page number -> its rows, least recently used first.
-        self._pages: OrderedDict[int, tuple[Customer, ...]] = OrderedDict()
-        self._total = 0
         self._paint_styles: _Styles | None = None
         self._counting = 0  # raised by each reload, so a count for an older query is dropped
-
-    @property
-    def total(self) -> int:
-        """How many customers match the query (as counted at the last query change or reload)."""
-        return self._total
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -329,10 +268,7 @@ class CustomerTable(ScrollView, can_focus=True):
             self._set_total(customer_store.count_customers(self.actor, self.query))
 
     def _set_total(self, total: int) -> None:
-        self._total = total
-        self.virtual_size = Size(0, total + 1)  # one more line for the column header
-        self.cursor_row = self.cursor_row  # validation moves it back onto a row if need be
-        self.refresh()
+        super()._set_total(total)
         self.post_message(self.TotalChanged(self, total))
         self._post_highlighted()
 
@@ -350,28 +286,6 @@ class CustomerTable(ScrollView, can_focus=True):
         """Hide the columns named in `hidden` (a column that may not be hidden stays)."""
         self.hidden = _hideable(hidden)
         self.refresh()
-
-    def customer_at(self, index: int) -> Customer | None:
-        """The customer on row `index`, fetching its page if needed; None past the end."""
-        if not 0 <= index < self.total:
-            return None
-        number, within = divmod(index, self.page_size)
-        rows = self._pages.get(number)
-        if rows is None:
-            rows = self._fetch(number)
-        else:
-            self._pages.move_to_end(number)
-        return rows[within] if within < len(rows) else None
-
-    def _fetch(self, number: int) -> tuple[Customer, ...]:
-        rows = self._read_page(number)
-        self._pages[number] = rows
-        # Never fewer pages than one screen of rows can touch (and a page to walk from), or
-        # painting would evict the pages it is painting from.
-        keep = max(self.max_pages, -(-self._body_height // self.page_size) + 2)
-        while len(self._pages) > keep:
-            self._pages.popitem(last=False)
-        return rows
 
     def _read_page(self, number: int) -> tuple[Customer, ...]:
         """Read page `number` the cheapest way the store offers.
@@ -399,62 +313,22 @@ class CustomerTable(ScrollView, can_focus=True):
             return self._read_page(number)
         return customer_store.customers_at(actor, query, offset=number * size, limit=size)
 
-    @property
-    def _body_height(self) -> int:
-        """How many rows fit under the header."""
-        return max(1, self.scrollable_content_region.height - 1)
-
-    def validate_cursor_row(self, row: int) -> int:
-        return max(0, min(row, self.total - 1))
-
-    def watch_cursor_row(self) -> None:
-        self._scroll_to_cursor()
+    def _moved(self) -> None:
         self._post_highlighted()
 
     def _post_highlighted(self) -> None:
-        customer = self.customer_at(self.cursor_row)
+        customer = self.row_at(self.cursor_row)
         if customer is not None:
             self.post_message(self.Highlighted(self, self.cursor_row, customer))
 
-    def _scroll_to_cursor(self) -> None:
-        top = self.scroll_offset.y
-        if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False)
-        elif self.cursor_row >= top + self._body_height:
-            self.scroll_to(y=self.cursor_row - self._body_height + 1, animate=False)
-
-    def on_resize(self) -> None:
-        self._scroll_to_cursor()
-
-    def action_cursor_down(self) -> None:
-        self.cursor_row += 1
-
-    def action_cursor_up(self) -> None:
-        self.cursor_row -= 1
-
-    def action_cursor_top(self) -> None:
-        self.cursor_row = 0
-
-    def action_cursor_bottom(self) -> None:
-        self.cursor_row = self.total - 1
-
-    def action_page_down(self) -> None:
-        # Turn the view by a page and keep the cursor on the same line of the screen.
-        self.scroll_to(y=self.scroll_offset.y + self._body_height, animate=False)
-        self.cursor_row += self._body_height
-
-    def action_page_up(self) -> None:
-        self.scroll_to(y=self.scroll_offset.y - self._body_height, animate=False)
-        self.cursor_row -= self._body_height
-
     def action_select(self) -> None:
-        customer = self.customer_at(self.cursor_row)
+        customer = self.row_at(self.cursor_row)
         if customer is not None:
             self.post_message(self.Selected(self, self.cursor_row, customer))
 
     def action_toggle_mark(self) -> None:
         """Mark the row under the cursor, or unmark it, and move down to the next row."""
-        customer = self.customer_at(self.cursor_row)
+        customer = self.row_at(self.cursor_row)
         if customer is None:
             return
         if self.marked.pop(customer.id, None) is None:
@@ -518,9 +392,9 @@ class CustomerTable(ScrollView, can_focus=True):
     def _styles_now(self) -> _Styles:
         return _Styles(
             self.rich_style,
-            self.get_component_rich_style("customer-table--header"),
+            self.get_component_rich_style("paged-list--header"),
             self.get_component_rich_style("customer-table--marked"),
-            self.get_component_rich_style("customer-table--cursor"),
+            self.get_component_rich_style("paged-list--cursor"),
         )
 
     def render_line(self, y: int) -> Strip:
@@ -530,9 +404,9 @@ class CustomerTable(ScrollView, can_focus=True):
         widths = column_widths(width, _keys(columns))
         if y == 0:
             labels = [self._label(column) for column in columns]
-            return _line(" ", labels, widths, width, styles.header)
+            return line(" ", labels, widths, width, styles.header)
         index = self.scroll_offset.y + y - 1
-        customer = self.customer_at(index)
+        customer = self.row_at(index)
         if customer is None:
             return Strip.blank(width, styles.base)
         marked = customer.id in self.marked
@@ -542,7 +416,7 @@ class CustomerTable(ScrollView, can_focus=True):
         if index == self.cursor_row:
             style += styles.cursor
         cells = [column.value(customer) for column in columns]
-        return _line(MARK if marked else " ", cells, widths, width, style)
+        return line(MARK if marked else " ", cells, widths, width, style)
 
     def _label(self, column: Column) -> str:
         if column.key != self.query.sort:
@@ -557,8 +431,3 @@ def _hideable(keys: Iterable[str]) -> frozenset[str]:
 
 def _keys(columns: tuple[Column, ...]) -> tuple[str, ...]:
     return tuple(column.key for column in columns)
-
-
-def _line(mark: str, cells: list[str], widths: tuple[int, ...], width: int, style: Style) -> Strip:
-    text = mark + " ".join(fit(cell, size) for cell, size in zip(cells, widths, strict=True))
-    return Strip([Segment(text, style)]).adjust_cell_length(width, style)

@@ -403,7 +403,7 @@ async def test_the_table_under_the_customer_reloads_when_a_record_changes_it(
         timeline.add_record(  # elsewhere: the table has not been told
             actor, timeline.COMMUNICATION, customer.id, {"at": "2025-01-01", "summary": "Old"}
         )
-        assert table.customer_at(0).last_contact_at is None
+        assert table.row_at(0).last_contact_at is None
         await pilot.press("4", "n")
         await pilot.pause()
         await type_text(pilot, "2025-03-05 14:30")
@@ -412,7 +412,7 @@ async def test_the_table_under_the_customer_reloads_when_a_record_changes_it(
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is detail  # the table is still underneath, yet reloaded
-        assert table.customer_at(0).last_contact_at == dt.datetime(2025, 3, 5, 14, 30)
+        assert table.row_at(0).last_contact_at == dt.datetime(2025, 3, 5, 14, 30)
 
 
 async def test_a_customer_deleted_meanwhile_is_not_opened(

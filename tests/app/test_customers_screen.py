@@ -193,7 +193,7 @@ async def test_cursor_keys_move_the_highlighted_row(db: str, actor: Actor) -> No
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         await pilot.pause()
         table = table_of(app)
-        cursor_style = table.get_component_rich_style("customer-table--cursor")
+        cursor_style = table.get_component_rich_style("paged-list--cursor")
 
         def highlighted_lines() -> list[int]:
             return [
@@ -326,7 +326,7 @@ async def test_reloading_far_down_walks_to_the_page_shown(
             await pilot.press("pagedown")
         top = table.render_line(1).text
         assert top.startswith(" Customer 161 ")
-        customers.delete_customer(actor, table.customer_at(0).id)  # someone deletes a row
+        customers.delete_customer(actor, table.row_at(0).id)  # someone deletes a row
         fetches.clear()
         table.reload()
         await pilot.pause()
