@@ -10,7 +10,8 @@ headless through Textual's `run_test()` at 80×24:
 
 - first paint: from the first line of the process (before Textual or crmtui are imported)
   until the first frame holding customer rows is composed. The reference is an empty Textual
-  app (one Static) timed the same way, in the same run: the target is within 1.5× of it.
+  app (one Static) timed the same way, in the same run, its runs alternating with the
+  table's: the target is within 1.5× of it.
 - page-down: from the key press until the next frame is composed, for `--presses` presses
   from the top; about one press in four reads a page of 100 rows from the database.
 - memory: the process's peak resident set (`ru_maxrss`) after the paging.
@@ -18,6 +19,11 @@ headless through Textual's `run_test()` at 80×24:
 Each database is opened as crmtui opens it (tables a newer crmtui adds are created), so pass
 a copy of a database you care about. With `--customers N` a demo database of N customers is
 made in a temporary folder first (`crmtui demo`, about 2 minutes per 100,000).
+
+crmtui's modules are byte-compiled first, as installing crmtui does (Textual's are, from its
+wheel). Without that, under PYTHONDONTWRITEBYTECODE or in a fresh checkout, every start
+compiles crmtui's sources again (about 40 ms), which no installed copy does; `--no-compile`
+leaves crmtui's bytecode as it is, to measure that case where there is none.
 """
 
 import time
@@ -27,9 +33,12 @@ STARTED_CPU = time.process_time()
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
+import compileall  # noqa: E402
+import importlib.util  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import platform  # noqa: E402
+import py_compile  # noqa: E402
 import resource  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
@@ -186,6 +195,17 @@ def _make_demo(customers: int, tmp: Path) -> str:
     return str(path)
 
 
+def _byte_compile() -> None:
+    """Write crmtui's bytecode, as installing it does. Checked by hash, not by time stamp, so
+    a source edited afterwards (in a working tree) is never run from stale bytecode."""
+    spec = importlib.util.find_spec("crmtui")  # finds the package without importing it
+    assert spec is not None and spec.submodule_search_locations
+    for folder in spec.submodule_search_locations:
+        mode = py_compile.PycInvalidationMode.CHECKED_HASH
+        if not compileall.compile_dir(folder, quiet=1, invalidation_mode=mode):
+            raise SystemExit(f"cannot byte-compile {folder}")
+
+
 def _p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
@@ -196,6 +216,9 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=100_000, help="0: make no database")
     parser.add_argument("--runs", type=int, default=3, help="processes per configuration")
     parser.add_argument("--presses", type=int, default=200, help="page-downs per run")
+    parser.add_argument(
+        "--no-compile", action="store_true", help="leave crmtui's bytecode as it is"
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     options = parser.parse_args()
 
@@ -213,17 +236,27 @@ def main() -> None:
         databases = list(options.db)
         if options.customers:
             databases.insert(0, _make_demo(options.customers, tmp))
+        if not options.no_compile:
+            _byte_compile()
         print(f"Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.machine()}")
+        print("crmtui " + ("bytecode left as it is" if options.no_compile else "byte-compiled"))
+        print(f"load average at the start: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
-        empty = [_worker(["empty"], tmp) for _ in range(options.runs)]
+        # Round by round, so the empty app and each database meet the machine alike: on a shared
+        # or virtual machine its speed drifts over minutes, which would skew one block of runs.
+        empty: list[dict] = []
+        tables: dict[str, list[dict]] = {db: [] for db in databases}
+        for _ in range(options.runs):
+            empty.append(_worker(["empty"], tmp))
+            for db in databases:
+                tables[db].append(_worker(["table", db, str(options.presses)], tmp))
         empty_ms = statistics.median(run["first_paint_ms"] for run in empty)
         empty_cpu = statistics.median(run["first_paint_cpu_ms"] for run in empty)
         print(
             f"empty Textual app: first paint {empty_ms:.0f} ms, CPU {empty_cpu:.0f} ms "
             f"(medians of {options.runs}), peak {max(run['peak_mb'] for run in empty):.0f} MB"
         )
-        for db in databases:
-            runs = [_worker(["table", db, str(options.presses)], tmp) for _ in range(options.runs)]
+        for db, runs in tables.items():
             paint = statistics.median(run["first_paint_ms"] for run in runs)
             paint_cpu = statistics.median(run["first_paint_cpu_ms"] for run in runs)
             print(f"\n{runs[0]['customers']:,} customers ({db})")

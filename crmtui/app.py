@@ -6,6 +6,7 @@ calls store functions, so it runs alike on SQLite and PostgreSQL.
 
 import contextlib
 import gc
+import os
 import shlex
 import shutil
 import sys
@@ -15,25 +16,34 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 
 from crmtui.commands import binding_commands
 from crmtui.config import resolve_db_target
+from crmtui.formatting import count_text
 from crmtui.i18n import _, ngettext
 from crmtui.messages import CustomersChanged, EditCustomer, NewCustomer, OpenCustomer
-from crmtui.screens.customer_detail import CustomerDetailScreen
-from crmtui.screens.customer_form import CustomerFormScreen
 from crmtui.screens.customers import CustomersScreen
 from crmtui.screens.help import HelpScreen, keys_of
-from crmtui.store import followups
+from crmtui.store import followups, queue
 from crmtui.store.db import redact_url
-from crmtui.store.errors import PermissionDeniedError, StoreError
+from crmtui.store.errors import DatabaseFailure, PermissionDeniedError, StoreError
 from crmtui.store.types import Actor, Customer
 
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
 # Follow-ups turn overdue as time passes, so the count in the header is taken again this often.
 OVERDUE_REFRESH_SECONDS = 60
+
+
+class DatabaseStopped(Exception):
+    """The database failed under the app (a lost connection, a lock held past the busy
+    timeout): the app exits saying so in one line, where Textual would show a traceback."""
+
+    def __rich__(self) -> str:  # Textual prints an error with __rich__ as it is, and exits
+        return _("crmtui stopped: the database failed: {error}").format(
+            error=" ".join(str(self).split())
+        )
 
 
 def shown_target(target: str) -> str:
@@ -75,6 +85,8 @@ class CrmApp(App[None]):
         Binding("q", "quit", _("Quit"), id="app.quit"),
         Binding("question_mark", "help", _("Help"), key_display="?", id="app.help"),
         Binding("ctrl+t", "toggle_theme", _("Light/dark"), show=False, id="app.toggle_theme"),
+        # Not in the footer: the customer table's keys fill 80 columns. `?` and ctrl+p list it.
+        Binding("w", "queue", _("Follow-up queue"), show=False, id="app.queue"),
     ]
 
     def __init__(self, actor: Actor, db_label: str) -> None:
@@ -93,10 +105,39 @@ class CrmApp(App[None]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(keys_of(self.screen)))
 
+    def action_queue(self) -> None:
+        # Imported when first opened, not before the first screen (start-up time).
+        from crmtui.screens.queue import QueueScreen
+
+        if not isinstance(self.screen, QueueScreen):
+            self.push_screen(QueueScreen(self.actor))
+
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("quit", "queue"):
+            # Not while a form or a dialog is open, where `q` reaches the app from a check box
+            # or a choice: quitting would drop what was typed without the form's warning
+            # (and the queue would open over the form).
+            return not any(
+                isinstance(screen, ModalScreen) or getattr(screen, "HOLDS_INPUT", False)
+                for screen in self.screen_stack
+            )
+        return True
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's one hook for an error no handler caught: it always ends the app.
+        if isinstance(error, (StoreError, DatabaseFailure)) and not os.environ.get("CRMTUI_DEBUG"):
+            stopped = DatabaseStopped(str(error))
+            stopped.__cause__ = error
+            error = stopped
+        super()._handle_exception(error)
+
     def on_open_customer(self, message: OpenCustomer) -> None:
+        # Imported when first opened, not before the first screen (start-up time).
+        from crmtui.screens.customer_detail import CustomerDetailScreen
+
         self.push_screen(CustomerDetailScreen(self.actor, message.customer_id))
 
     def on_new_customer(self, message: NewCustomer) -> None:
@@ -106,6 +147,9 @@ class CrmApp(App[None]):
         self._open_customer_form(message.customer_id)
 
     def _open_customer_form(self, customer_id: int | None) -> None:
+        # Imported when first opened, not before the first screen (start-up time).
+        from crmtui.screens.customer_form import CustomerFormScreen
+
         try:
             form = CustomerFormScreen.load(self.actor, customer_id)
         except StoreError as exc:  # deleted meanwhile, or the role may not read it
@@ -121,13 +165,16 @@ class CrmApp(App[None]):
         # Every screen showing customers reloads (the table under a customer's screen too).
         for screen in self.screen_stack:
             screen.post_message(CustomersChanged())
+        self.show_status()  # a follow-up done or a contact logged changes the overdue count
 
     def on_mount(self) -> None:
         # Everything made while starting lives as long as the app: out of the collector's
         # sight, a full collection no longer walks it (at a million customers those pauses
         # were the slowest page-downs, 100-150 ms).
         gc.freeze()
-        self.show_status()
+        # The count comes after the first screen is painted: it is not what the user waits for.
+        self.sub_title = shown_target(self.db_label)
+        self.call_after_refresh(self.show_status)
         self.set_interval(OVERDUE_REFRESH_SECONDS, self.show_status)
 
     def show_status(self) -> None:
@@ -142,5 +189,5 @@ class CrmApp(App[None]):
             pass  # a role that may not read follow-ups has none to count
         else:
             overdue = ngettext("{count} overdue follow-up", "{count} overdue follow-ups", count)
-            parts.insert(0, overdue.format(count=count))
+            parts.insert(0, overdue.format(count=count_text(count, queue.COUNT_CAP)))
         self.sub_title = " · ".join(parts)

@@ -24,6 +24,8 @@ class ConfigError(Exception):
 class Settings:
     default_region: str = "CN"
     default_currency: str = "CNY"
+    # A key account with no communication for this many days appears in the follow-up queue.
+    quiet_days: int = 30
 
 
 def default_db_path() -> Path:
@@ -52,7 +54,15 @@ def load_settings(path: Path | None = None) -> Settings:
         ) from exc
     region = str(data.get("phone", {}).get("default_region", Settings.default_region)).upper()
     currency = str(data.get("money", {}).get("default_currency", Settings.default_currency))
-    return Settings(default_region=region, default_currency=currency.upper())
+    quiet_days = data.get("queue", {}).get("quiet_days", Settings.quiet_days)
+    # bool is an int in Python; `quiet_days = true` is a mistake, not one day.
+    if isinstance(quiet_days, bool) or not isinstance(quiet_days, int) or quiet_days < 1:
+        raise ConfigError(
+            _("{path}: [queue] quiet_days must be a whole number of days, 1 or more").format(
+                path=path
+            )
+        )
+    return Settings(default_region=region, default_currency=currency.upper(), quiet_days=quiet_days)
 
 
 _settings: Settings | None = None

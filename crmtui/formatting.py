@@ -42,3 +42,8 @@ def text_table(headers: list[str], rows: list[list[str]], *, max_width: int = 40
         cells = [fit(value, width) for value, width in zip(row, widths, strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def count_text(count: int, cap: int) -> str:
+    """A count read no further than `cap`: `1000+` when it reached it."""
+    return f"{count}+" if count >= cap else str(count)

@@ -4,7 +4,9 @@
 server named by CRMTUI_TEST_PG; skipped, with that reason, when the variable is unset).
 """
 
+import contextlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +23,14 @@ PG_URL = os.environ.get("CRMTUI_TEST_PG", "")
 PG_SKIP_REASON = "CRMTUI_TEST_PG is unset: no PostgreSQL server to test against"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--snapshot-update",
+        action="store_true",
+        help="write the app's screen snapshots (tests/app/__snapshots__) instead of comparing",
+    )
+
+
 @pytest.fixture(autouse=True)
 def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Keep every test away from the real user's data, config and database."""
@@ -35,6 +45,30 @@ def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     yield
     store_db.close_database()
     config.reset_settings()
+
+
+@contextlib.contextmanager
+def local_zone(name: str) -> Iterator[None]:
+    """Run in the local time zone `name` (the C library's, as the app reads it), e.g. a POSIX
+    rule like `CST-8` that needs no time zone database."""
+    before = os.environ.get("TZ")
+    os.environ["TZ"] = name
+    time.tzset()
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = before
+        time.tzset()
+
+
+@pytest.fixture
+def beijing_time() -> Iterator[None]:
+    """Local time eight hours ahead of UTC, so a UTC value shown as local time would show."""
+    with local_zone("CST-8"):
+        yield
 
 
 def _with_search_path(url: str, schema: str) -> str:

@@ -3,13 +3,26 @@
 import click
 
 from crmtui import __version__
-from crmtui.cli.common import CliState, ErrorHandlingGroup, acting_user
+from crmtui.cli.common import CliState, LazyGroup, acting_user
 from crmtui.config import resolve_db_target
 from crmtui.i18n import _
 
+# Each subcommand's module is imported when the command runs (or a help lists it), not when
+# the app opens (start-up time: the demo data alone takes tens of milliseconds to import).
+SUBCOMMANDS = {
+    "customer": "crmtui.cli.customers:customer",
+    "followup": "crmtui.cli.followups:followup",
+    "followups": "crmtui.cli.followups:followups_queue",
+    "field": "crmtui.cli.fields:field",
+    "doctor": "crmtui.cli.doctor:doctor",
+    "demo": "crmtui.cli.demo:demo",
+    "reindex": "crmtui.cli.reindex:reindex",
+}
+
 
 @click.group(
-    cls=ErrorHandlingGroup,
+    cls=LazyGroup,
+    lazy_subcommands=SUBCOMMANDS,
     invoke_without_command=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     help=_(
@@ -34,21 +47,6 @@ def main(ctx: click.Context, db_option: str | None) -> None:
         actor = acting_user(ctx)
         from crmtui.app import CrmApp  # Textual loads only when the app opens
 
-        CrmApp(actor=actor, db_label=ctx.obj.target).run()
-
-
-def _register() -> None:
-    from crmtui.cli import customers, demo, doctor, fields, followups, reindex
-
-    for command in (
-        customers.customer,
-        followups.followup,
-        fields.field,
-        doctor.doctor,
-        demo.demo,
-        reindex.reindex,
-    ):
-        main.add_command(command)
-
-
-_register()
+        app = CrmApp(actor=actor, db_label=ctx.obj.target)
+        app.run()
+        ctx.exit(app.return_code or 0)

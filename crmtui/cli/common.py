@@ -2,9 +2,11 @@
 
 import dataclasses
 import datetime as dt
+import importlib
 import json
 import os
 import sys
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -91,3 +93,24 @@ class ErrorHandlingGroup(click.Group):
                 file=sys.stderr,
             )
             ctx.exit(1)
+
+
+class LazyGroup(ErrorHandlingGroup):
+    """A group whose subcommands are imported only when one is run or listed (click's lazy
+    loading pattern): opening the app needs none of them (start-up time).
+
+    `lazy_subcommands` maps each command's name to `"module:attribute"`.
+    """
+
+    def __init__(self, *args: Any, lazy_subcommands: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy_subcommands and cmd_name not in self.commands:
+            module, attribute = self.lazy_subcommands[cmd_name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)

@@ -1,11 +1,12 @@
-"""`crmtui followup …`: promise, list, complete and snooze follow-ups."""
+"""`crmtui followup …`: promise, list, complete, snooze and wait follow-ups; and
+`crmtui followups`: the follow-up queue, in the order the queue screen shows it."""
 
 import click
 
 from crmtui.cli.common import acting_user, echo_json, json_option
 from crmtui.formatting import local_time, text_table
 from crmtui.i18n import _
-from crmtui.store import followups
+from crmtui.store import followups, queue
 from crmtui.store.types import FollowUp
 from crmtui.store.vocabulary import PRIORITIES
 
@@ -147,10 +148,116 @@ def done(followup_id: int, outcome: str, as_json: bool) -> None:
 @click.argument("when")
 @json_option
 def snooze(followup_id: int, when: str, as_json: bool) -> None:
-    moved = followups.snooze_followup(acting_user(), followup_id, when)
+    _echo_moved(followups.snooze_followup(acting_user(), followup_id, when), as_json)
+
+
+@followup.command(
+    "reschedule", help=_("Set a follow-up's due time to any date, today or past included.")
+)
+@click.argument("followup_id", type=int)
+@click.argument("when")
+@json_option
+def reschedule(followup_id: int, when: str, as_json: bool) -> None:
+    _echo_moved(followups.reschedule_followup(acting_user(), followup_id, when), as_json)
+
+
+def _echo_moved(moved: FollowUp, as_json: bool) -> None:
     if as_json:
         echo_json(moved)
     else:
         click.echo(
             _("follow-up {id} now due {due}").format(id=moved.id, due=local_time(moved.due_at))
         )
+
+
+@followup.command(
+    "wait",
+    help=_(
+        "Hide a follow-up from the queue until WHEN (+3d, mon, 2025-03-05…), keeping its due "
+        "time; it reappears then. WHEN '' stops the waiting."
+    ),
+)
+@click.argument("followup_id", type=int)
+@click.argument("when")
+@json_option
+def wait(followup_id: int, when: str, as_json: bool) -> None:
+    waiting = followups.wait_followup(acting_user(), followup_id, when)
+    if as_json:
+        echo_json(waiting)
+    elif waiting.snoozed_until is None:
+        click.echo(_("follow-up {id} is in the queue again").format(id=waiting.id))
+    else:
+        click.echo(
+            _("follow-up {id} waits until {until}").format(
+                id=waiting.id, until=local_time(waiting.snoozed_until)
+            )
+        )
+
+
+_WITHIN_HELP = {
+    "overdue": _("Only overdue items."),
+    "today": _("Overdue and due today (local time)."),
+    "week": _("Through the next 7 days."),
+}
+
+
+@click.command(
+    "followups",
+    help=_(
+        "The follow-up queue: your open follow-ups (not waiting), key accounts without "
+        "contact and SLA breaches of your customers; by section (overdue, today, week, "
+        "later), most urgent first. Exit status 0 when nothing is due."
+    ),
+)
+@click.option("--user", help=_("Another user's queue."))
+@click.option("--all", "everyone", is_flag=True, help=_("Everyone's queue."))
+@click.option("--overdue", "within", flag_value="overdue", help=_WITHIN_HELP["overdue"])
+@click.option("--today", "within", flag_value="today", help=_WITHIN_HELP["today"])
+@click.option("--week", "within", flag_value="week", help=_WITHIN_HELP["week"])
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=queue.DEFAULT_LIMIT,
+    show_default=True,
+    help=_("At most this many items per section, the most urgent; 0 lists all."),
+)
+@json_option
+def followups_queue(
+    user: str | None, everyone: bool, within: str | None, limit: int, as_json: bool
+) -> None:
+    if user and everyone:
+        raise click.UsageError(_("use either --user or --all"))
+    items = queue.list_queue(
+        acting_user(), user=user, everyone=everyone, within=within, limit=limit or None
+    )
+    if as_json:
+        echo_json(items)
+        return
+    if not items:
+        return
+    rows = [
+        [
+            i.section,
+            local_time(i.due_at),
+            i.kind,
+            str(i.id),
+            i.customer_name,
+            i.title,
+            i.priority,
+            f"{i.score:.1f}",
+            i.assignee,
+        ]
+        for i in items
+    ]
+    headers = [
+        _("section"),
+        _("due"),
+        _("kind"),
+        _("id"),
+        _("customer"),
+        _("title"),
+        _("priority"),
+        _("score"),
+        _("assignee"),
+    ]
+    click.echo(text_table(headers, rows))

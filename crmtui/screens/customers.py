@@ -7,7 +7,7 @@ actions on marked rows start here; the store does the work.
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -19,11 +19,6 @@ from textual.widgets import Footer, Header, Input, Static
 
 from crmtui.i18n import _, ngettext
 from crmtui.messages import CustomersChanged, EditCustomer, NewCustomer, OpenCustomer
-from crmtui.screens.columns import ColumnsScreen
-from crmtui.screens.confirm import ConfirmScreen
-from crmtui.screens.customer_filter import FilterScreen
-from crmtui.screens.prompts import ChoiceScreen, TextPromptScreen
-from crmtui.screens.views import ViewRequest, ViewsScreen
 from crmtui.store import customers as customer_store
 from crmtui.store import users
 from crmtui.store import views as view_store
@@ -32,6 +27,9 @@ from crmtui.store.permissions import CUSTOMER_WRITE, allowed
 from crmtui.store.types import Actor, Customer, CustomerQuery
 from crmtui.store.vocabulary import STAGES
 from crmtui.widgets.customer_table import DEFAULT_HIDDEN, STAGE_LABELS, CustomerTable
+
+if TYPE_CHECKING:
+    from crmtui.screens.views import ViewRequest
 
 # How long typing pauses before the table follows the search box: one query per burst of keys,
 # not per key, yet quick enough to feel immediate.
@@ -181,7 +179,9 @@ class CustomersScreen(Screen[None]):
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
         self.add_class("-searching")
-        search.focus()
+        # Once shown: focused while hidden, the terminal cursor (where an input method puts
+        # its candidates) stays at the top left until the first key.
+        self.call_after_refresh(search.focus)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "search":
@@ -233,12 +233,16 @@ class CustomersScreen(Screen[None]):
 
     @work(exclusive=True, group="dialog")
     async def action_filter(self) -> None:
+        from crmtui.screens.customer_filter import FilterScreen  # when first opened (start-up time)
+
         query = await self.app.push_screen_wait(FilterScreen(self.table.query, self._owner_names()))
         if query is not None:
             self.table.set_query(query)
 
     @work(exclusive=True, group="dialog")
     async def action_columns(self) -> None:
+        from crmtui.screens.columns import ColumnsScreen  # when first opened (start-up time)
+
         hidden = await self.app.push_screen_wait(ColumnsScreen(self.table.hidden))
         if hidden is not None:
             self._set_hidden(hidden)
@@ -253,6 +257,8 @@ class CustomersScreen(Screen[None]):
 
     @work(exclusive=True, group="dialog")
     async def action_views(self) -> None:
+        from crmtui.screens.views import ViewsScreen  # when first opened (start-up time)
+
         while True:  # after a delete the dialog comes back with the list as it is now
             try:
                 saved = view_store.list_views(self.actor)
@@ -264,7 +270,7 @@ class CustomersScreen(Screen[None]):
             if request is None or not self._do_view_request(request):
                 return
 
-    def _do_view_request(self, request: ViewRequest) -> bool:
+    def _do_view_request(self, request: "ViewRequest") -> bool:
         """Do what the views dialog asked; True to show the dialog again."""
         table = self.table
         try:
@@ -332,6 +338,8 @@ class CustomersScreen(Screen[None]):
         title = ngettext(
             "Do what with {count} customer?", "Do what with {count} customers?", count
         ).format(count=count)
+        from crmtui.screens.prompts import ChoiceScreen  # when first opened (start-up time)
+
         action = await self.app.push_screen_wait(ChoiceScreen(title, actions))
         if action is not None:
             await self.run_action(action)
@@ -359,6 +367,8 @@ class CustomersScreen(Screen[None]):
                 "Tag to remove from {count} customers:",
                 count,
             )
+        from crmtui.screens.prompts import TextPromptScreen  # when first opened (start-up time)
+
         text = await self.app.push_screen_wait(
             TextPromptScreen(title.format(count=count), placeholder=_("tag"))
         )
@@ -401,6 +411,8 @@ class CustomersScreen(Screen[None]):
             "New stage for {count} customer:", "New stage for {count} customers:", len(targets)
         ).format(count=len(targets))
         choices = [(stage, STAGE_LABELS[stage]) for stage in STAGES]
+        from crmtui.screens.prompts import ChoiceScreen  # when first opened (start-up time)
+
         stage = await self.app.push_screen_wait(ChoiceScreen(title, choices))
         if stage is None:
             return
@@ -426,6 +438,8 @@ class CustomersScreen(Screen[None]):
             "New owner for {count} customer:", "New owner for {count} customers:", len(targets)
         ).format(count=len(targets))
         choices = [(name, name) for name in self._owner_names()] + [("", _("(nobody)"))]
+        from crmtui.screens.prompts import ChoiceScreen  # when first opened (start-up time)
+
         owner = await self.app.push_screen_wait(ChoiceScreen(title, choices))
         if owner is None:
             return
@@ -480,6 +494,8 @@ class CustomersScreen(Screen[None]):
         if not changing:
             self.notify(_("Nothing to change: they are all like that already."))
             return
+        from crmtui.screens.confirm import ConfirmScreen  # when first opened (start-up time)
+
         confirmed = await self.app.push_screen_wait(
             ConfirmScreen(question, title=_("Change customers"), danger=danger)
         )

@@ -93,6 +93,8 @@ def record_values(
 class FormScreen(Screen[T]):
     """A form over one record, new (`version` None) or saved."""
 
+    HOLDS_INPUT: ClassVar[bool] = True  # the app's `q` must not quit and drop what was typed
+
     DEFAULT_CSS = """
     FormScreen {
         & > #form-title {
@@ -117,6 +119,12 @@ class FormScreen(Screen[T]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save", _("Save"), priority=True, id="form.save"),
         Binding("escape", "cancel", _("Cancel"), id="form.cancel"),
+        # Tab moves the focus before the keys typed after it are handed out. Textual's own tab
+        # binding runs only once the key has gone round the focused field, and what was typed
+        # meanwhile (fast typing, a paste without bracketed paste, keys bunched over SSH) went
+        # into the field being left. Same descriptions as Textual's, so the help is unchanged.
+        Binding("tab", "app.focus_next", "Focus Next", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Focus Previous", show=False, priority=True),
     ]
 
     def __init__(

@@ -4,7 +4,7 @@ import dataclasses
 from typing import ClassVar, NamedTuple
 
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
@@ -21,11 +21,18 @@ class KeyHelp(NamedTuple):
 def keys_of(screen: Screen) -> list[KeyHelp]:
     """The keys active on `screen` (its focused widget's, its own and the app's), described.
 
-    Keys bound to the same action are listed together, as `j, down`.
+    Keys bound to the same action are listed together, as `j, down`. The screen's own keys
+    come first, then its widgets', then the app's, and last Textual's built-in ones (scrolling
+    sideways, focus, copy; crmtui's bindings all have an id): at 80×24 the keys people look
+    for fit without scrolling.
     """
+
+    def rank(active: ActiveBinding) -> tuple[bool, bool, bool]:
+        return (active.binding.id is None, active.node is screen.app, active.node is not screen)
+
     by_action: dict[tuple[int, str], list[str]] = {}
     descriptions: dict[tuple[int, str], str] = {}
-    for active in screen.active_bindings.values():
+    for active in sorted(screen.active_bindings.values(), key=rank):
         binding = active.binding
         if not binding.description:
             continue
@@ -55,6 +62,9 @@ class HelpScreen(ModalScreen[None]):
         border: round $primary;
         padding: 0 1;
         background: $surface;
+    }
+    HelpScreen > VerticalScroll > Static {
+        width: auto;  /* as wide as the table: a width-auto box has no room to share out */
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [

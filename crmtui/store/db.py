@@ -10,8 +10,10 @@ never fails half-way with "database is locked".
 import contextlib
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import apsw
 import peewee
@@ -20,7 +22,7 @@ from playhouse.apsw_ext import APSWDatabase
 from crmtui.i18n import _
 from crmtui.store.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIN_SQLITE = (3, 51, 3)
 BUSY_TIMEOUT_SECONDS = 10
 
@@ -39,9 +41,22 @@ def _split_search_names(db: peewee.Database) -> None:
     search.drop_index(db)
 
 
+def _queue_indexes(db: peewee.Database) -> None:
+    """2 → 3: indexes for the follow-up queue's automatic items (quiet key accounts of one
+    owner, unresolved service items by due date). The same names as the models give them,
+    so a database made new and one upgraded have the same indexes."""
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS customer_owner_id_key_account_last_contact_at"
+        " ON customer (owner_id, key_account, last_contact_at)"
+    )
+    db.execute_sql(
+        "CREATE INDEX IF NOT EXISTS service_item_status_due_on ON service_item (status, due_on)"
+    )
+
+
 # MIGRATIONS[v] upgrades a database from schema version v to v + 1. A new database is
 # created from the current models and stamped SCHEMA_VERSION directly.
-MIGRATIONS: Mapping[int, Migration] = {1: _split_search_names}
+MIGRATIONS: Mapping[int, Migration] = {1: _split_search_names, 2: _queue_indexes}
 
 
 class DatabaseOpenError(StoreError):
@@ -98,10 +113,57 @@ def _create_private_file(path: Path) -> None:
         ) from exc
 
 
+class _PsycopgAdapter(peewee.Psycopg3Adapter):
+    """Peewee's adapter for psycopg 3, taking psycopg from its own import, not from peewee's.
+
+    crmtui imports peewee with psycopg hidden (see `crmtui/store/__init__.py`), so peewee's
+    module holds no psycopg; the methods of peewee's adapter that use it are redone here.
+    """
+
+    def __init__(self) -> None:
+        # Here, not at the top: only PostgreSQL needs psycopg (start-up time on SQLite).
+        import psycopg
+        from psycopg.pq import TransactionStatus
+        from psycopg.types.json import Json, Jsonb
+
+        super().__init__()
+        self.psycopg = psycopg
+        self.txn_idle = TransactionStatus.IDLE
+        self.txn_inerror = TransactionStatus.INERROR
+        self.txn_unknown = TransactionStatus.UNKNOWN
+        self.txn_intrans = TransactionStatus.INTRANS
+        self.json_type = Json
+        self.jsonb_type = Jsonb
+
+    def check_driver(self) -> None:
+        pass  # imported in __init__
+
+    def get_binary_type(self) -> Any:
+        return self.psycopg.Binary
+
+    def connect(self, db: peewee.PostgresqlDatabase, **params: Any) -> Any:
+        if db._encoding:
+            params.setdefault("client_encoding", db._encoding)
+        if db.database.startswith("postgresql://"):
+            params.setdefault("conninfo", db.database)
+        else:
+            params.setdefault("dbname", db.database)
+        return self.psycopg.connect(**params)
+
+    def server_side_cursor(self, conn: Any) -> Any:
+        in_txn = self.txn_status(conn) == self.txn_intrans
+        return conn.cursor(name=str(uuid.uuid1()), withhold=not in_txn)
+
+
+class PostgresqlDatabase(peewee.PostgresqlDatabase):
+    # Peewee picks its psycopg2 adapter when its module holds no psycopg: both are this one.
+    psycopg2_adapter = psycopg3_adapter = _PsycopgAdapter
+
+
 def _postgres_database(url: str) -> peewee.PostgresqlDatabase:
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
-    return peewee.PostgresqlDatabase(url)
+    return PostgresqlDatabase(url)
 
 
 def open_database(target: str) -> peewee.Database:

@@ -8,9 +8,10 @@ from typing import Any
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
 from crmtui.i18n import _
-from crmtui.store import customers, records, timeline, vocabulary
+from crmtui.store import customers, queue, records, timeline, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
+from crmtui.store.dates import parse_datetime
 from crmtui.store.db import write_transaction
 from crmtui.store.errors import StoreError, ValidationError
 from crmtui.store.permissions import FOLLOWUP_READ, FOLLOWUP_WRITE, authorize
@@ -227,35 +228,109 @@ def _schedule_next(actor: Actor, row: m.FollowUp, now: dt.datetime) -> int | Non
     return records.insert(actor, ENTITY, {**columns, "due_at": next_due}).id
 
 
-def snooze_followup(
-    actor: Actor, followup_id: int, until: object, expected_version: int | None = None
-) -> FollowUp:
-    """Move an open follow-up's due time to `until` (text like `+1d`, `mon`, or a datetime)."""
-    authorize(actor, FOLLOWUP_WRITE)
+def _local_now() -> dt.datetime:
+    """The store's clock in the user's zone, so relative text (`+1d`, `mon`) counts from
+    the same moment the store compares against (tests pin `models.utcnow`)."""
+    from dateutil.tz import tzlocal  # here, not at the top: start-up time
+
+    return m.utcnow().replace(tzinfo=dt.UTC).astimezone(tzlocal())
+
+
+def _moment(name: str, value: object) -> dt.datetime:
     try:
-        due = clean_datetime(until)
+        return clean_datetime(value, now=_local_now())
     except ValueError as exc:
-        raise ValidationError.single("until", str(exc)) from None
-    if due <= m.utcnow():
-        raise ValidationError.single("until", _("is not in the future"))
+        raise ValidationError.single(name, str(exc)) from None
+
+
+def _update_open(
+    actor: Actor, followup_id: int, columns: dict[str, object], expected_version: int | None
+) -> FollowUp:
+    """Apply cleaned `columns` to a follow-up that is still open (versioned, with history)."""
     with write_transaction():
         row = records.get_row(ENTITY, followup_id, lock=True)
         if row.status != "open":
             raise StoreError(
                 _("follow-up {id} is {status}, not open").format(id=followup_id, status=row.status)
             )
-        records.update(actor, ENTITY, followup_id, {"due_at": due}, expected_version)
+        records.update(actor, ENTITY, followup_id, columns, expected_version)
     return get_followup(actor, followup_id)
 
 
+def snooze_followup(
+    actor: Actor, followup_id: int, until: object, expected_version: int | None = None
+) -> FollowUp:
+    """Move an open follow-up's due time to `until`, which must be in the future (text like
+    `+1d`, `mon`, `2025-03-05`, read in local time, or a datetime: naive means UTC)."""
+    authorize(actor, FOLLOWUP_WRITE)
+    due = _moment("until", until)
+    if due <= m.utcnow():
+        raise ValidationError.single("until", _("is not in the future"))
+    return _update_open(actor, followup_id, {"due_at": due}, expected_version)
+
+
+def reschedule_followup(
+    actor: Actor, followup_id: int, when: object, expected_version: int | None = None
+) -> FollowUp:
+    """Set an open follow-up's due time to `when`, any date: unlike snooze, today (an hour
+    already gone included) or a past date is allowed, to put right when it was really due."""
+    authorize(actor, FOLLOWUP_WRITE)
+    return _update_open(actor, followup_id, {"due_at": _moment("when", when)}, expected_version)
+
+
+def wait_followup(
+    actor: Actor, followup_id: int, until: object, expected_version: int | None = None
+) -> FollowUp:
+    """Hide an open follow-up from the queue until `until` (it reappears then), keeping its
+    due time: "waiting for the customer's answer". `until` must be in the future; None or
+    "" stops the waiting. Stored in `snoozed_until`."""
+    authorize(actor, FOLLOWUP_WRITE)
+    hidden: dt.datetime | None = None
+    if until is not None and str(until).strip() != "":
+        hidden = _moment("until", until)
+        if hidden <= m.utcnow():
+            raise ValidationError.single("until", _("is not in the future"))
+    return _update_open(actor, followup_id, {"snoozed_until": hidden}, expected_version)
+
+
+# Reassigning and changing the priority need nothing of their own: `update_followup(actor,
+# id, {"assignee": "lina"}, version)` refuses an unknown or disabled user ("assignee: no
+# active user named 'ghost'"), `{"priority": "high"}` a priority not in PRIORITIES; both are
+# versioned and kept in history like any edit.
+
+# Snooze choices: (label, what the same choice typed reads as). All are at 09:00 local time,
+# the time a typed date without one gets, so a snoozed item is waiting at the start of the
+# working day.
+_SNOOZE_CHOICES = (
+    (_("+1 day"), "+1d"),
+    (_("+3 days"), "+3d"),
+    (_("+1 week"), "+1w"),
+    (_("next Monday"), "next monday"),  # from a Monday, the Monday a week on
+    (_("end of month"), "end of month"),
+)
+
+
+def snooze_choices(now: dt.datetime | None = None) -> list[tuple[str, dt.datetime]]:
+    """The ready-made snooze targets, as (label, naive UTC datetime), for `now` (naive UTC,
+    default the store's clock): +1 day, +3 days, +1 week, next Monday, end of month, each at
+    09:00 local. On the last day of a month after 09:00, "end of month" is the end of the
+    next month, so every choice is in the future."""
+    from dateutil.relativedelta import relativedelta
+    from dateutil.tz import tzlocal  # here, not at the top: start-up time
+
+    now = now or m.utcnow()
+    local = now.replace(tzinfo=dt.UTC).astimezone(tzlocal())
+    choices = []
+    for label, text in _SNOOZE_CHOICES:
+        moment = parse_datetime(text, now=local)
+        if moment <= now:  # only "end of month", on the month's last day
+            last_day = local.date() + relativedelta(months=1, day=31)
+            moment = parse_datetime(last_day.isoformat(), now=local)
+        choices.append((label, moment))
+    return choices
+
+
 def count_overdue(actor: Actor) -> int:
-    authorize(actor, FOLLOWUP_READ)
-    return (
-        m.FollowUp.select()
-        .where(
-            (m.FollowUp.assignee == actor.id)
-            & (m.FollowUp.status == "open")
-            & (m.FollowUp.due_at < m.utcnow())
-        )
-        .count()
-    )
+    """The acting user's overdue items: the same number as the overdue section of their
+    queue (follow-ups not waiting, quiet key accounts and SLA breaches of their customers)."""
+    return queue.count_overdue(actor)

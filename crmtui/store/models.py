@@ -115,6 +115,10 @@ class Customer(VersionedModel):
     custom = peewee.TextField(default="{}")  # JSON object: custom field key -> value
     last_contact_at = DateTimeField(null=True, index=True)
 
+    class Meta:
+        # The follow-up queue's quiet key accounts: one user's key accounts by last contact.
+        indexes = ((("owner", "key_account", "last_contact_at"), False),)
+
 
 class CustomerTag(BaseModel):
     customer = peewee.ForeignKeyField(Customer, on_delete="CASCADE", backref="tag_rows")
@@ -175,6 +179,10 @@ class ServiceItem(VersionedModel):
     assignee = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
     notes = peewee.TextField(default="")
 
+    class Meta:
+        # The follow-up queue's SLA breaches: unresolved items by due date.
+        indexes = ((("status", "due_on"), False),)
+
 
 class Feedback(VersionedModel):
     customer = peewee.ForeignKeyField(Customer, on_delete="CASCADE", index=True)
@@ -193,7 +201,7 @@ class FollowUp(VersionedModel):
     assignee = peewee.ForeignKeyField(User, null=True, on_delete="SET NULL")
     status = peewee.CharField(max_length=16, default="open")
     recurrence = peewee.CharField(max_length=200, default="")  # weekly, monthly, … or RRULE
-    snoozed_until = DateTimeField(null=True)
+    snoozed_until = DateTimeField(null=True)  # waiting: hidden from the queue until then
     done_at = DateTimeField(null=True)
     outcome = peewee.TextField(default="")
     notes = peewee.TextField(default="")

@@ -9,9 +9,6 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
-import email_validator
-import phonenumbers
-
 from crmtui.i18n import _
 from crmtui.store.dates import DateParseError, parse_date, parse_datetime
 
@@ -41,6 +38,8 @@ def clean_phone(value: object, *, region: str) -> Normalized:
     raw = clean_text(value, max_length=64)
     if not raw:
         return Normalized("", "")
+    import phonenumbers  # here, not at the top: start-up time (about 20 ms to import)
+
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
@@ -59,6 +58,8 @@ def format_phone(e164: str) -> str:
     """An E.164 number in international layout, `+86 138 1234 5678`, for display."""
     if not e164:
         return ""
+    import phonenumbers  # here, not at the top: start-up time (about 20 ms to import)
+
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
@@ -71,6 +72,8 @@ def phone_search_key(text: str, *, region: str) -> str | None:
     digits = re.sub(r"[\s().-]", "", text)
     if not re.fullmatch(r"\+?\d{5,}", digits):
         return None
+    import phonenumbers  # here, not at the top: start-up time (about 20 ms to import)
+
     try:
         number = phonenumbers.parse(digits, region)
     except phonenumbers.NumberParseException:
@@ -82,6 +85,8 @@ def clean_email(value: object) -> Normalized:
     raw = clean_text(value, max_length=254)
     if not raw:
         return Normalized("", "")
+    import email_validator  # here, not at the top: start-up time (it compiles its patterns)
+
     try:
         result = email_validator.validate_email(raw, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:

@@ -78,6 +78,10 @@ class FieldRow(Widget):
             padding-right: 1;
             color: $text-muted;
         }
+        /* Textual restyles a row on a change of focus within it only when the row itself
+           has a :focus-within rule: without this one the highlight stayed on the first row. */
+        &:focus-within {
+        }
         &:focus-within > .field-label {
             color: $accent;
             text-style: bold;
@@ -92,6 +96,7 @@ class FieldRow(Widget):
         }
         & TextArea {
             height: 3;
+            padding: 0 1 0 0;  /* text in line with the one-line fields' (no left padding) */
         }
         & Checkbox {
             width: 5;  /* the button, and the blanks around its (empty) label */

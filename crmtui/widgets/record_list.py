@@ -32,19 +32,66 @@ class Column:
     weight: int = 1
 
 
-class RecordList(PagedList[Any]):
-    """Records, one per line, newest first as the fetch returns them."""
+class ColumnList(PagedList[Any]):
+    """Rows under a header of `Column`s, the cursor row highlighted; a line of text (why, or
+    that there are none) when there are no rows."""
 
     DEFAULT_CSS = """
-    RecordList {
+    ColumnList {
         height: 1fr;
-        & > .record-list--empty {
+        & > .column-list--empty {
             color: $text-muted;
         }
     }
     """
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"record-list--empty"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"column-list--empty"}
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        empty_text: str,
+        page_size: int,
+        max_pages: int,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(page_size=page_size, max_pages=max_pages, id=id)
+        self.columns = tuple(columns)
+        self.empty_text = empty_text
+
+    def _empty_line(self) -> str:
+        return self.empty_text
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        widths = column_widths(self.columns, width)
+        if y == 0:
+            style = self.get_component_rich_style("paged-list--header")
+            return line(" ", [c.label for c in self.columns], widths, width, style)
+        if not self._total:
+            if y != 1:
+                return Strip.blank(width, self.rich_style)
+            style = self.get_component_rich_style("column-list--empty")
+            return Strip([Segment(fit(" " + self._empty_line(), width), style)])
+        index = self.scroll_offset.y + y - 1
+        row = self.row_at(index)
+        if row is None:
+            return Strip.blank(width, self.rich_style)
+        return self._row_line(index, row, widths, width)
+
+    def _row_line(self, index: int, row: Any, widths: Sequence[int], width: int) -> Strip:
+        style = (
+            self.get_component_rich_style("paged-list--cursor")
+            if index == self.cursor_row
+            else self.rich_style
+        )
+        cells = [c.value(row).replace("\n", " ") for c in self.columns]
+        return line(" ", cells, widths, width, style)
+
+
+class RecordList(ColumnList):
+    """Records, one per line, newest first as the fetch returns them."""
 
     def __init__(
         self,
@@ -56,10 +103,10 @@ class RecordList(PagedList[Any]):
         max_pages: int = 4,
         id: str | None = None,
     ) -> None:
-        super().__init__(page_size=page_size, max_pages=max_pages, id=id)
-        self.columns = tuple(columns)
+        super().__init__(
+            columns, empty_text=empty_text, page_size=page_size, max_pages=max_pages, id=id
+        )
         self.fetch = fetch
-        self.empty_text = empty_text
         self._problem = ""  # why the rows cannot be shown (e.g. the role may not read them)
 
     @property
@@ -90,25 +137,5 @@ class RecordList(PagedList[Any]):
             self.call_later(self._set_total, page.total)
         return page.rows
 
-    def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        widths = column_widths(self.columns, width)
-        if y == 0:
-            style = self.get_component_rich_style("paged-list--header")
-            return line(" ", [c.label for c in self.columns], widths, width, style)
-        if not self._total:
-            if y != 1:
-                return Strip.blank(width, self.rich_style)
-            style = self.get_component_rich_style("record-list--empty")
-            return Strip([Segment(fit(" " + (self._problem or self.empty_text), width), style)])
-        index = self.scroll_offset.y + y - 1
-        record = self.row_at(index)
-        if record is None:
-            return Strip.blank(width, self.rich_style)
-        style = (
-            self.get_component_rich_style("paged-list--cursor")
-            if index == self.cursor_row
-            else self.rich_style
-        )
-        cells = [c.value(record).replace("\n", " ") for c in self.columns]
-        return line(" ", cells, widths, width, style)
+    def _empty_line(self) -> str:
+        return self._problem or self.empty_text

@@ -3,9 +3,6 @@ the overview figures, adding, editing and deleting records in their tabs, paging
 restoring from history. Each test checks the screen and the database."""
 
 import datetime as dt
-import os
-import time
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -61,20 +58,6 @@ def notifications(app: CrmApp) -> list[str]:
 
 def pane(app: CrmApp, tab: str) -> RecordPane:
     return app.screen.query_one(f"#{tab}", RecordPane)
-
-
-@pytest.fixture
-def beijing_time() -> Iterator[None]:
-    """Local time eight hours ahead of UTC, so times typed and shown are not stored ones."""
-    previous = os.environ.get("TZ")
-    os.environ["TZ"] = "CST-8"
-    time.tzset()
-    yield
-    if previous is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = previous
-    time.tzset()
 
 
 @pytest.fixture

@@ -392,9 +392,7 @@ async def test_a_possible_duplicate_is_warned_once_then_saved(db: str, actor: Ac
         assert sorted(names_in_database(actor)) == ["Zhang Wei", "张伟"]
 
 
-async def test_an_edit_leaving_name_and_phones_alone_is_not_warned(
-    db: str, actor: Actor
-) -> None:
+async def test_an_edit_leaving_name_and_phones_alone_is_not_warned(db: str, actor: Actor) -> None:
     customers.add_customer(actor, {"name": "王芳"})
     twin = customers.add_customer(actor, {"name": "王芳", "company": "甲"})
     app = CrmApp(actor=actor, db_label=db)
@@ -407,3 +405,46 @@ async def test_an_edit_leaving_name_and_phones_alone_is_not_warned(
         await pilot.pause()
         assert not isinstance(app.screen, CustomerFormScreen)
         assert customers.get_customer(actor, twin.id).company == "乙"
+
+
+async def test_q_on_a_choice_in_a_form_does_not_quit(db: str, actor: Actor) -> None:
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        form = app.screen
+        await type_text(pilot, "王芳")
+        await go_to_field(pilot, "stage")  # a choice: `q` is not typed into it
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.is_running and app.screen is form
+        assert form.row("name").value == "王芳"
+        assert "Quit" not in await screen_text(pilot)  # nor offered in the footer
+        await pilot.press("escape", "escape")  # discard, back on the table: q quits
+        await pilot.pause()
+        assert isinstance(app.screen, CustomersScreen)
+        await pilot.press("q")
+        await pilot.pause()
+        assert not app.is_running
+
+
+async def test_the_label_of_the_focused_field_is_highlighted(db: str, actor: Actor) -> None:
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        form = app.screen
+
+        def bold_labels() -> list[str]:
+            return [
+                row.field.name
+                for row in form.query("FieldRow")
+                if row.query_one(".field-label").rich_style.bold
+            ]
+
+        assert bold_labels() == ["name"]
+        await pilot.press("tab")
+        await pilot.pause()
+        assert bold_labels() == ["company"]

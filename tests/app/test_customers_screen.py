@@ -5,10 +5,8 @@ what the table asks of the store.
 """
 
 import datetime as dt
-import os
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -154,20 +152,6 @@ async def test_rows_show_the_columns_sorted_by_name(db: str, actor: Actor) -> No
             ["", "", "", "", "", ""],
         ]
         assert all(cell_len(line) == width for line in table_lines(app))
-
-
-@pytest.fixture
-def beijing_time() -> Iterator[None]:
-    """Local time eight hours ahead of UTC (a POSIX rule, so no time zone database is needed)."""
-    previous = os.environ.get("TZ")
-    os.environ["TZ"] = "CST-8"
-    time.tzset()
-    yield
-    if previous is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = previous
-    time.tzset()
 
 
 async def test_last_contact_is_shown_in_local_time(

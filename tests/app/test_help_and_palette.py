@@ -20,6 +20,11 @@ async def test_question_mark_lists_every_key_of_the_screen(db: str, actor: Actor
         assert listed["New"] == "n" and listed["Edit"] == "e"
         assert set(listed["Down"].split(", ")) == {"j", "↓"}
         assert set(listed["Bottom"].split(", ")) >= {"G"}
+        # The screen's keys first, the table's next, the app's, then Textual's own.
+        order = [k.description for k in app.screen.keys]
+        assert order[0] == "Search"
+        assert order.index("New") < order.index("Down") < order.index("Quit")
+        assert order.index("Quit") < order.index("Scroll Left")
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)

@@ -7,9 +7,17 @@ from click.testing import CliRunner
 from crmtui.cli import main
 
 
+def _subcommand(group: click.Group, name: str) -> click.Command:
+    """A group's command by name, through click's interface (the top level loads lazily)."""
+    command = group.get_command(click.Context(group), name)
+    assert command is not None, name
+    return command
+
+
 def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     found = [path]
-    for name, command in group.commands.items():
+    for name in group.list_commands(click.Context(group)):
+        command = _subcommand(group, name)
         if isinstance(command, click.Group):
             found.extend(_commands(command, (*path, name)))
         else:
@@ -24,7 +32,7 @@ def _command(path: tuple[str, ...]) -> click.Command:
     command: click.Command = main
     for name in path:
         assert isinstance(command, click.Group)
-        command = command.commands[name]
+        command = _subcommand(command, name)
     return command
 
 

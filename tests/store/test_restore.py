@@ -2,9 +2,6 @@
 record's own service, versioned, and recorded as a "restore" change."""
 
 import datetime as dt
-import os
-import time
-from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -82,20 +79,6 @@ def test_owner_tags_and_custom_fields(actor: Actor, customer: Customer, make_act
     assert (restored.owner_id, restored.owner) == (actor.id, actor.name)
     assert restored.tags == ("b2b", "vip")
     assert restored.custom == {"tier": "gold"}
-
-
-@pytest.fixture
-def beijing_time() -> Iterator[None]:
-    """Local time eight hours ahead of UTC, so a UTC value read as local time would show."""
-    previous = os.environ.get("TZ")
-    os.environ["TZ"] = "CST-8"
-    time.tzset()
-    yield
-    if previous is None:
-        del os.environ["TZ"]
-    else:
-        os.environ["TZ"] = previous
-    time.tzset()
 
 
 def test_timeline_and_follow_up_fields(
