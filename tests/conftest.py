@@ -5,6 +5,7 @@ server named by CRMTUI_TEST_PG; skipped, with that reason, when the variable is 
 """
 
 import contextlib
+import datetime as dt
 import os
 import time
 import uuid
@@ -45,6 +46,17 @@ def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     yield
     store_db.close_database()
     config.reset_settings()
+
+
+class Clock:
+    """A clock for `crmtui.store.models.utcnow` (every store module reads the time there),
+    set by the test: `monkeypatch.setattr(m, "utcnow", Clock(NOW))`, then `clock.now = …`."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
 
 
 @contextlib.contextmanager

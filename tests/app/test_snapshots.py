@@ -31,6 +31,7 @@ from crmtui.store import custom_fields, customers, followups, timeline, users
 from crmtui.store import models as m
 from crmtui.store.types import Actor, Customer
 from crmtui.widgets import customer_table
+from tests.conftest import Clock
 
 SnapCompare = Callable[..., Awaitable[bool]]  # the fixture of tests/app/conftest.py
 SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
@@ -40,16 +41,6 @@ NOW = dt.datetime(2025, 6, 16, 9, 30)
 CREATED = dt.datetime(2025, 3, 3, 8, 0)
 USER = "lihua"
 DB_LABEL = "~/crm/customers.db"
-
-
-class Clock:
-    """The store's clock, set by the test."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture(autouse=True)
@@ -330,37 +321,25 @@ async def test_help_over_the_customer_table(
 
 
 @SIZES
-async def test_customer_detail_overview(
-    db: str, team: Actor, zhang_wei: Customer, snap_compare: SnapCompare, size: tuple[int, int]
-) -> None:
-    async def run_before(pilot: Pilot) -> None:
-        await open_first_customer(pilot)
-
-    assert await snap_compare(crm_app(team), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-async def test_customer_detail_communications(
-    db: str, team: Actor, zhang_wei: Customer, snap_compare: SnapCompare, size: tuple[int, int]
-) -> None:
-    async def run_before(pilot: Pilot) -> None:
-        detail = await open_first_customer(pilot)
-        await pilot.press("4")
-        assert detail.tabs.active == "communications"
-
-    assert await snap_compare(crm_app(team), terminal_size=size, run_before=run_before)
-
-
-@SIZES
-async def test_customer_detail_history(
-    db: str, team: Actor, zhang_wei: Customer, snap_compare: SnapCompare, size: tuple[int, int]
+@pytest.mark.parametrize(
+    ("tab", "key"), [("overview", ""), ("communications", "4"), ("history", "8")]
+)
+async def test_customer_detail(
+    db: str,
+    team: Actor,
+    zhang_wei: Customer,
+    snap_compare: SnapCompare,
+    size: tuple[int, int],
+    tab: str,
+    key: str,
 ) -> None:
     async def run_before(pilot: Pilot) -> None:
         detail = await open_first_customer(pilot)
-        await pilot.press("8")
-        assert detail.tabs.active == "history"
+        if key:
+            await pilot.press(key)
+        assert detail.tabs.active == tab
 
-    assert await snap_compare(crm_app(team), terminal_size=size, run_before=run_before)
+    assert await snap_compare(crm_app(team), terminal_size=size, name=tab, run_before=run_before)
 
 
 @SIZES

@@ -15,19 +15,11 @@ from crmtui.store import models as m
 from crmtui.store.errors import ConflictError, NotFoundError, StoreError, ValidationError
 from crmtui.store.queue import ScoreTerm, urgency
 from crmtui.store.types import Actor, Customer
-from tests.conftest import local_zone
+from tests.conftest import Clock, local_zone
 
 from .conftest import Counts
 
 NOW = dt.datetime(2025, 3, 5, 6, 0)  # UTC, a Wednesday: 14:00 in Shanghai, 01:00 in New York
-
-
-class Clock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture(autouse=True)
