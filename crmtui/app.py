@@ -109,6 +109,11 @@ class CrmApp(App[None]):
         # Imported when first opened, not before the first screen (start-up time).
         from crmtui.screens.queue import QueueScreen
 
+        if isinstance(self.screen, QueueScreen):
+            return
+        # From a customer opened from the queue: back to that queue, not a second one on top.
+        while any(isinstance(screen, QueueScreen) for screen in self.screen_stack[1:-1]):
+            self.pop_screen()
         if not isinstance(self.screen, QueueScreen):
             self.push_screen(QueueScreen(self.actor))
 

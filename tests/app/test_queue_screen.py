@@ -372,9 +372,10 @@ async def test_enter_opens_the_customer_and_n_adds_a_follow_up(
         detail = app.screen
         assert isinstance(detail, CustomerDetailScreen)
         assert detail.customer_id == mixed.zhang
-        await pilot.press("escape")
+        await pilot.press("w")  # the queue again: back to it, not a second one on top
         await pilot.pause()
         assert app.screen is screen
+        assert sum(isinstance(s, QueueScreen) for s in app.screen_stack) == 1
 
         await pilot.press("n")  # on the quiet key account: a follow-up for 张伟
         await pilot.pause()
