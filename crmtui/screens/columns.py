@@ -10,40 +10,26 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from crmtui.i18n import _
+from crmtui.screens.dialog import Dialog
 from crmtui.widgets.customer_table import COLUMNS
 
 
-class ColumnsScreen(ModalScreen[frozenset[str] | None]):
+class ColumnsScreen(Dialog[frozenset[str] | None]):
     """Tick the columns to show: space ticks or unticks, enter applies, escape cancels."""
 
     DEFAULT_CSS = """
     ColumnsScreen {
-        align: center middle;
         & > #dialog {
             width: 50;
-            max-width: 100%;
-            height: auto;
             max-height: 100%;
-            padding: 1 2;
-            border: thick $primary;
-            background: $surface;
-        }
-        #title {
-            text-style: bold;
-            margin-bottom: 1;
         }
         SelectionList {
             height: auto;
             max-height: 14;
-        }
-        #hint {
-            color: $text-muted;
-            margin-top: 1;
         }
     }
     """

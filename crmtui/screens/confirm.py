@@ -9,13 +9,13 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from crmtui.i18n import _
+from crmtui.screens.dialog import Dialog
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     """Ask `question`; y (or the confirm button) answers yes, n or escape answers no.
 
     With `danger`, the confirm button is red and the focus starts on the cancel button, so an
@@ -24,31 +24,14 @@ class ConfirmScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     ConfirmScreen {
-        align: center middle;
         & > #dialog {
             width: auto;
             min-width: 40;
             max-width: 76;
-            height: auto;
             max-height: 20;
-            padding: 1 2;
-            border: thick $primary;
-            background: $surface;
         }
         &.-danger > #dialog {
             border: thick $error;
-        }
-        #title {
-            text-style: bold;
-            margin-bottom: 1;
-        }
-        #buttons {
-            height: auto;
-            margin-top: 1;
-            align-horizontal: right;
-            & > Button {
-                margin-left: 2;
-            }
         }
     }
     """

@@ -11,10 +11,10 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
 from crmtui.i18n import _
+from crmtui.screens.dialog import Dialog
 from crmtui.store.types import CustomerQuery
 from crmtui.store.vocabulary import STAGES
 from crmtui.widgets.customer_table import STAGE_LABELS
@@ -26,37 +26,16 @@ def _chosen(select: Select) -> str | None:
     return None if select.is_blank() else str(select.value)
 
 
-class FilterScreen(ModalScreen[CustomerQuery | None]):
+class FilterScreen(Dialog[CustomerQuery | None]):
     """Choose which customers the table shows."""
 
     DEFAULT_CSS = """
     FilterScreen {
-        align: center middle;
-        & > #dialog {
-            width: 60;
-            max-width: 100%;
-            height: auto;
-            padding: 1 2;
-            border: thick $primary;
-            background: $surface;
-        }
-        #title {
-            text-style: bold;
-            margin-bottom: 1;
-        }
         Grid {
             grid-size: 2;
             grid-columns: auto 1fr;
             grid-gutter: 1 2;
             height: auto;
-        }
-        #buttons {
-            height: auto;
-            margin-top: 1;
-            align-horizontal: right;
-            & > Button {
-                margin-left: 1;
-            }
         }
     }
     """

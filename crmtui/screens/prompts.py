@@ -10,47 +10,22 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crmtui.i18n import _
-
-PROMPT_CSS = """
-    align: center middle;
-    & > #dialog {
-        width: 60;
-        max-width: 100%;
-        height: auto;
-        max-height: 90%;
-        padding: 1 2;
-        border: thick $primary;
-        background: $surface;
-    }
-    #title {
-        text-style: bold;
-        margin-bottom: 1;
-    }
-    #hint {
-        color: $text-muted;
-        margin-top: 1;
-    }
-"""
+from crmtui.screens.dialog import Dialog
 
 
-class ChoiceScreen(ModalScreen[str | None]):
+class ChoiceScreen(Dialog[str | None]):
     """Pick one of `choices` ((value, label) pairs): enter picks, escape cancels."""
 
-    DEFAULT_CSS = (
-        "ChoiceScreen {"
-        + PROMPT_CSS
-        + """
-        OptionList {
-            height: auto;
-            max-height: 14;
-        }
-    }"""
-    )
+    DEFAULT_CSS = """
+    ChoiceScreen OptionList {
+        height: auto;
+        max-height: 14;
+    }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", _("Cancel"), id="choice.cancel"),
@@ -78,10 +53,8 @@ class ChoiceScreen(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
 
-class TextPromptScreen(ModalScreen[str | None]):
+class TextPromptScreen(Dialog[str | None]):
     """Ask for one line of text: enter answers, escape cancels."""
-
-    DEFAULT_CSS = "TextPromptScreen {" + PROMPT_CSS + "}"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss(None)", _("Cancel"), id="text_prompt.cancel"),

@@ -30,7 +30,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.strip import Strip
 from textual.widgets import Footer, Header, Static
 
@@ -38,7 +38,8 @@ from crmtui.formatting import count_text, fit, local_time, text_table
 from crmtui.i18n import _
 from crmtui.labels import choice_label
 from crmtui.messages import CustomersChanged, OpenCustomer
-from crmtui.screens.prompts import PROMPT_CSS, ChoiceScreen, TextPromptScreen
+from crmtui.screens.dialog import Dialog
+from crmtui.screens.prompts import ChoiceScreen, TextPromptScreen
 from crmtui.store import customers, followups, queue, users
 from crmtui.store.errors import ConflictError, NotFoundError, StoreError
 from crmtui.store.queue import QueueItem
@@ -205,10 +206,8 @@ def why_text(item: QueueItem) -> str:
     return text_table([_("Points"), _("Because")], rows, max_width=50)
 
 
-class WhyScreen(ModalScreen[None]):
+class WhyScreen(Dialog[None]):
     """Why an item ranks where it does: the terms of its urgency score."""
-
-    DEFAULT_CSS = "WhyScreen {" + PROMPT_CSS + "}"
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,enter,i", "dismiss(None)", _("Close"), id="why.close"),

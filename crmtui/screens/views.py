@@ -11,11 +11,11 @@ from typing import ClassVar, Literal
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from crmtui.i18n import _
+from crmtui.screens.dialog import Dialog
 from crmtui.store.views import SavedView
 
 
@@ -28,20 +28,13 @@ class ViewRequest:
     name: str = ""
 
 
-class ViewsScreen(ModalScreen[ViewRequest | None]):
+class ViewsScreen(Dialog[ViewRequest | None]):
     """The user's saved views, and a field to save the current one."""
 
     DEFAULT_CSS = """
     ViewsScreen {
-        align: center middle;
         & > #dialog {
-            width: 60;
-            max-width: 100%;
-            height: auto;
             max-height: 100%;
-            padding: 1 2;
-            border: thick $primary;
-            background: $surface;
         }
         .title {
             text-style: bold;
@@ -54,10 +47,6 @@ class ViewsScreen(ModalScreen[ViewRequest | None]):
         #none {
             color: $text-muted;
             margin-bottom: 1;
-        }
-        #hint {
-            color: $text-muted;
-            margin-top: 1;
         }
     }
     """

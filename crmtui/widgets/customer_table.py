@@ -129,16 +129,23 @@ def column_widths(total_width: int, keys: tuple[str, ...]) -> tuple[int, ...]:
     return paged_list.column_widths([COLUMN_BY_KEY[key] for key in keys], total_width)
 
 
-class _CustomerMessage(Message):
-    def __init__(self, table: CustomerTable, index: int, customer: Customer) -> None:
+class _TableMessage(Message):
+    """A message about the table (its `control`, for `@on` selectors)."""
+
+    def __init__(self, table: CustomerTable) -> None:
         self.table = table
-        self.index = index
-        self.customer = customer
         super().__init__()
 
     @property
     def control(self) -> CustomerTable:
         return self.table
+
+
+class _CustomerMessage(_TableMessage):
+    def __init__(self, table: CustomerTable, index: int, customer: Customer) -> None:
+        self.index = index
+        self.customer = customer
+        super().__init__(table)
 
 
 class CustomerTable(PagedList[Customer]):
@@ -167,29 +174,19 @@ class CustomerTable(PagedList[Customer]):
     class Selected(_CustomerMessage):
         """The user chose the customer under the cursor (enter)."""
 
-    class TotalChanged(Message):
+    class TotalChanged(_TableMessage):
         """The customers matching the query were counted (the query changed, or a reload)."""
 
         def __init__(self, table: CustomerTable, total: int) -> None:
-            self.table = table
             self.total = total
-            super().__init__()
+            super().__init__(table)
 
-        @property
-        def control(self) -> CustomerTable:
-            return self.table
-
-    class MarksChanged(Message):
+    class MarksChanged(_TableMessage):
         """Rows were marked or unmarked."""
 
         def __init__(self, table: CustomerTable, count: int) -> None:
-            self.table = table
             self.count = count
-            super().__init__()
-
-        @property
-        def control(self) -> CustomerTable:
-            return self.table
+            super().__init__(table)
 
     def __init__(
         self,

@@ -21,39 +21,9 @@ from crmtui.screens.record_form import RecordFormScreen
 from crmtui.store import changes, customers, followups, timeline, users
 from crmtui.store.types import Actor, Customer
 from crmtui.widgets.customer_table import CustomerTable
-from crmtui.widgets.record_list import RecordList
+from tests.app.screen import notifications, painted_lines, screen_text, type_text
 
 SIZE = (80, 24)
-
-
-async def screen_text(pilot: Pilot) -> str:
-    await pilot.pause()
-    return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
-
-
-async def type_text(pilot: Pilot, text: str) -> None:
-    await pilot.press(*("space" if char == " " else char for char in text))
-
-
-def list_lines(records: RecordList) -> list[str]:
-    """The list's painted lines without trailing blanks: the header, then the records."""
-    lines = [records.render_line(y).text.rstrip() for y in range(records.size.height)]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
-def notifications(app: CrmApp) -> list[str]:
-    """The messages the app will notify the user of (toasts wrap, so the screen is no test)."""
-    seen: list[str] = []
-    notify = app.notify
-
-    def recording(message: str, **options: object) -> None:
-        seen.append(message)
-        notify(message, **options)  # type: ignore[arg-type]
-
-    app.notify = recording  # type: ignore[method-assign]
-    return seen
 
 
 def pane(app: CrmApp, tab: str) -> RecordPane:
@@ -128,7 +98,7 @@ async def test_a_communication_added_by_keys_is_listed_and_sets_last_contact(
         await pilot.press("4")  # the communications tab
         records = pane(app, "communications").records
         assert records.has_focus
-        assert list_lines(records)[1].strip() == "None yet. Press n to add a communication."
+        assert painted_lines(records)[1].strip() == "None yet. Press n to add a communication."
 
         await pilot.press("n")
         await pilot.pause()
@@ -147,7 +117,7 @@ async def test_a_communication_added_by_keys_is_listed_and_sets_last_contact(
 
         assert app.screen is detail
         assert records.total == 1
-        line = list_lines(records)[1]
+        line = painted_lines(records)[1]
         assert line.startswith(" 2025-03-05 14:30 WeChat")
         assert "Agreed on a demo" in line
         overview = str(detail.query_one(OverviewPane).query_one("#overview-text").content)
@@ -176,7 +146,7 @@ async def test_a_purchase_is_edited_and_deleted_by_keys(
         await open_detail(pilot)
         await pilot.press("3")
         records = pane(app, "purchases").records
-        assert [line.split()[:2] for line in list_lines(records)[1:]] == [
+        assert [line.split()[:2] for line in painted_lines(records)[1:]] == [
             ["2025-01-15", "Widget"],  # newest first
             ["2024-06-01", "Gadget"],
         ]
@@ -192,7 +162,7 @@ async def test_a_purchase_is_edited_and_deleted_by_keys(
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert isinstance(app.screen, CustomerDetailScreen)
-        assert "CNY 1,500.00" in list_lines(records)[1]
+        assert "CNY 1,500.00" in painted_lines(records)[1]
         assert timeline.get_record(actor, timeline.PURCHASE, newer.id).amount == Decimal("1500.00")
 
         await pilot.press("j", "d")  # the older purchase
@@ -208,7 +178,7 @@ async def test_a_purchase_is_edited_and_deleted_by_keys(
         await pilot.pause()
         assert isinstance(app.screen, CustomerDetailScreen)
         assert records.total == 1
-        assert [line.split()[1] for line in list_lines(records)[1:]] == ["Widget"]
+        assert [line.split()[1] for line in painted_lines(records)[1:]] == ["Widget"]
 
     remaining = timeline.list_records(actor, timeline.PURCHASE, customer.id).rows
     assert [p.id for p in remaining] == [newer.id]
@@ -231,7 +201,7 @@ async def test_a_follow_up_is_added_and_deleted(db: str, actor: Actor, customer:
         await pilot.pause()
         records = pane(app, "followups").records
         assert records.total == 1
-        assert "Send the quote" in list_lines(records)[1]
+        assert "Send the quote" in painted_lines(records)[1]
         [followup] = followups.list_followups(actor, customer_id=customer.id).rows
         assert followup.due_at.date() == dt.date.today() + dt.timedelta(days=3)
         assert (followup.assignee, followup.priority) == (actor.name, "normal")
@@ -256,7 +226,7 @@ async def test_restoring_from_history_brings_the_value_back_and_records_it(
         await pilot.press("8")
         history = detail.query_one(HistoryPane).records
         assert history.has_focus
-        newest = list_lines(history)[1]
+        newest = painted_lines(history)[1]
         assert actor.name in newest
         assert "Title" in newest
         assert "CEO → Chairman" in newest
@@ -265,8 +235,8 @@ async def test_restoring_from_history_brings_the_value_back_and_records_it(
         await pilot.pause()
         assert told == ["Title restored."]
         assert customers.get_customer(actor, customer.id).title == "CEO"
-        assert "CEO → Chairman" in list_lines(history)[2]
-        assert "restored: Chairman → CEO" in list_lines(history)[1]
+        assert "CEO → Chairman" in painted_lines(history)[2]
+        assert "restored: Chairman → CEO" in painted_lines(history)[1]
         assert "· CEO" in (await screen_text(pilot)).splitlines()[1]  # the card
 
         # A creation is not a field change: refused, and said so.
@@ -313,12 +283,12 @@ async def test_lists_fetch_a_page_at_a_time(
         await pilot.press("3")
         records = pane(app, "purchases").records
         assert records.total == 130
-        assert list_lines(records)[1].split()[1:3] == ["Item", "129"]
+        assert painted_lines(records)[1].split()[1:3] == ["Item", "129"]
         assert asked == [(0, 50)]
         await pilot.press("G")
         await pilot.pause()
         assert records.cursor_row == 129
-        assert list_lines(records)[-1].split()[1:3] == ["Item", "000"]
+        assert painted_lines(records)[-1].split()[1:3] == ["Item", "000"]
         assert {offset for offset, _limit in asked} == {0, 100}
         assert all(limit == 50 for _offset, limit in asked)
 
@@ -362,7 +332,7 @@ async def test_a_role_that_may_not_read_history_sees_why(
         assert "mkt may not read customer history" in await screen_text(pilot)
         await pilot.press("3")
         records = pane(app, "purchases").records
-        assert "may not read customer history" in list_lines(records)[1]
+        assert "may not read customer history" in painted_lines(records)[1]
         await pilot.press("n")
         await pilot.pause()
         form = app.screen

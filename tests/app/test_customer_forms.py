@@ -21,18 +21,9 @@ from crmtui.store import models as models
 from crmtui.store.types import Actor
 from crmtui.widgets.customer_table import CustomerTable
 from crmtui.widgets.date_input import DateInput, date_hint
+from tests.app.screen import screen_text, type_text
 
 SIZE = (80, 24)
-
-
-async def screen_text(pilot: Pilot) -> str:
-    """Everything on the terminal, as plain text, once the screen has caught up."""
-    await pilot.pause()
-    return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
-
-
-async def type_text(pilot: Pilot, text: str) -> None:
-    await pilot.press(*("space" if char == " " else char for char in text))
 
 
 async def go_to_field(pilot: Pilot, name: str) -> None:

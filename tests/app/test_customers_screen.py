@@ -13,7 +13,6 @@ import pytest
 from rich.cells import cell_len
 from textual.app import App, ComposeResult
 from textual.message import Message
-from textual.pilot import Pilot
 
 from crmtui.app import CrmApp, program_name, shell_command, shown_target
 from crmtui.config import default_db_path
@@ -21,6 +20,7 @@ from crmtui.formatting import fit
 from crmtui.store import customers, followups, timeline, users, vocabulary
 from crmtui.store.types import Actor, Customer
 from crmtui.widgets.customer_table import STAGE_LABELS, CustomerTable, column_widths
+from tests.app.screen import screen_text
 
 SIZE = (80, 24)
 
@@ -33,13 +33,6 @@ def table_lines(app: App) -> list[str]:
     """The table's lines as painted: the column header, then the visible rows."""
     table = table_of(app)
     return [table.render_line(y).text for y in range(table.size.height)]
-
-
-async def screen_text(pilot: Pilot) -> str:
-    """Everything on the terminal, as plain text, once the screen has caught up."""
-    await pilot.pause()
-    await pilot.wait_for_scheduled_animations()
-    return "\n".join(strip.text for strip in pilot.app.screen._compositor.render_strips())
 
 
 def cells_of(line: str, table: CustomerTable) -> list[str]:

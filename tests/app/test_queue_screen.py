@@ -23,9 +23,10 @@ from crmtui.screens.record_form import RecordFormScreen
 from crmtui.store import customers, followups, timeline, users
 from crmtui.store import models as m
 from crmtui.store.types import Actor
+from tests.app.screen import painted_lines, screen_text, type_text
 from tests.conftest import local_zone
 
-from .test_customer_detail import notifications, screen_text, type_text
+from .test_customer_detail import notifications
 
 SIZE = (80, 24)
 NOW = dt.datetime(2025, 3, 5, 6, 0)  # UTC, a Wednesday: 14:00 in Beijing
@@ -86,15 +87,6 @@ def mixed(actor: Actor) -> Mixed:
     )
 
 
-def list_lines(screen: QueueScreen) -> list[str]:
-    """The queue list's painted lines without trailing blanks: column header, then rows."""
-    queue_list = screen.queue_list
-    lines = [queue_list.render_line(y).text.rstrip() for y in range(queue_list.size.height)]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
 async def open_queue(pilot: Pilot) -> QueueScreen:
     await pilot.pause()
     await pilot.press("w")
@@ -132,7 +124,7 @@ async def test_w_opens_my_queue_in_sections_and_escape_goes_back(
         screen = await open_queue(pilot)
         text = await screen_text(pilot)
         assert "My queue (" in text and "Overdue 3 · Today 1 · Next 7 days 0 · Later 1" in text
-        lines = list_lines(screen)
+        lines = painted_lines(screen.queue_list)
         assert lines[0].split() == ["Due", "Customer", "Title", "Kind", "Priority", "Score"]
         assert lines[1].strip() == "Overdue · 3"
         # The quiet key account first (45 days without contact), then by score.
@@ -199,7 +191,7 @@ async def test_recurring_done_makes_exactly_one_next_occurrence(
         await pilot.press("enter")
         await pilot.pause()
         text = await screen_text(pilot)
-        lines = list_lines(screen)
+        lines = painted_lines(screen.queue_list)
         # The next one, a week after the last due date, is in the next 7 days.
         week = lines.index(" Next 7 days · 1")
         assert lines[week + 1].startswith(" 2025-03-11 09:00 Bob Jones")
@@ -230,7 +222,7 @@ async def test_snooze_to_next_monday_from_the_choices(db: str, actor: Actor, mix
         await pilot.press("down", "down", "down", "enter")
         await pilot.pause()
         assert app.screen is screen
-        lines = list_lines(screen)
+        lines = painted_lines(screen.queue_list)
         week = lines.index(" Next 7 days · 1")
         assert lines[week + 1].startswith(" 2025-03-10 09:00 Bob Jones")
         assert "Today" not in "\n".join(lines)  # nothing left today
@@ -287,7 +279,7 @@ async def test_reschedule_moves_the_item_to_its_section(
         await type_text(pilot, "+2d")
         await pilot.press("enter")
         await pilot.pause()
-        lines = list_lines(screen)
+        lines = painted_lines(screen.queue_list)
         assert " Next 7 days · 1" in lines
         assert "Later" not in "\n".join(lines)
 
@@ -307,7 +299,7 @@ async def test_reassign_and_priority_by_choice(db: str, actor: Actor, mixed: Mix
         assert screen.queue_list.current is not None
         assert screen.queue_list.current.title == "季度回访"  # the cursor moved on
         await move_to(pilot, screen, "Call back Bob")
-        assert "urgent" in list_lines(screen)[screen.queue_list.cursor_row + 1]
+        assert "urgent" in painted_lines(screen.queue_list)[screen.queue_list.cursor_row + 1]
 
         await pilot.press("a")
         await pilot.pause()
@@ -388,7 +380,7 @@ async def test_enter_opens_the_customer_and_n_adds_a_follow_up(
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.screen is screen
-        lines = list_lines(screen)
+        lines = painted_lines(screen.queue_list)
         assert " Next 7 days · 1" in lines
         assert any(line.startswith(" 2025-03-06 10:00 ★ 张伟") for line in lines)
 
@@ -409,7 +401,7 @@ async def test_everyone_and_another_users_queue(db: str, actor: Actor, mixed: Mi
         text = await screen_text(pilot)
         assert "Everyone's queue · Overdue 4" in text
         assert "Send samples" in titles(screen)
-        assert list_lines(screen)[0].split() == [
+        assert painted_lines(screen.queue_list)[0].split() == [
             "Due",
             "Customer",
             "Title",
