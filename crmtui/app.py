@@ -25,7 +25,6 @@ from crmtui.i18n import _, ngettext
 from crmtui.messages import CustomersChanged, EditCustomer, NewCustomer, OpenCustomer
 from crmtui.screens.customers import CustomersScreen
 from crmtui.screens.help import HelpScreen, keys_of
-from crmtui.store import followups, queue
 from crmtui.store.db import redact_url
 from crmtui.store.errors import DatabaseFailure, PermissionDeniedError, StoreError
 from crmtui.store.types import Actor, Customer
@@ -187,6 +186,9 @@ class CrmApp(App[None]):
 
         The count comes first: a long database path is cut at the end of the line.
         """
+        # Here, not at the top: the count is taken after the first paint (start-up time).
+        from crmtui.store import followups, queue
+
         parts = [shown_target(self.db_label)]
         try:
             count = followups.count_overdue(self.actor)

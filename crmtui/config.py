@@ -5,7 +5,6 @@ The config file (TOML) is `CRMTUI_CONFIG` or `config.toml` in the user config di
 """
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +45,8 @@ def load_settings(path: Path | None = None) -> Settings:
     path = path or config_path()
     if not path.exists():
         return Settings()
+    import tomllib  # here, not at the top: most users have no config file (start-up time)
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -11,10 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from crmtui.store import customers, users
+from crmtui.store import db as store_db
+
 # Not needed until the user types a date or an e-mail address, opens a customer, a form or a
 # dialog, runs a subcommand, or opens a PostgreSQL database (psycopg alone takes about 90 ms).
 LATER = (
     "psycopg",
+    "phonenumbers",
     "email_validator",
     "dateutil.parser",
     "dateutil.tz",
@@ -34,21 +38,24 @@ LATER = (
     "crmtui.cli.reindex",
     "crmtui.store.demo",
 )
+# Not needed until the first screen is painted (the header's count of overdue follow-ups), nor
+# unless there is a config file.
+AFTER_FIRST_PAINT = ("crmtui.store.followups", "crmtui.store.queue", "tomllib")
+
+
+PRELUDE = "import json, sys\ndef print_modules(*_):\n    print(json.dumps(sorted(sys.modules)))\n"
 
 
 def _modules(code: str) -> set[str]:
     """The modules imported by `code`, which prints them with `print_modules()`."""
-    prelude = (
-        "import json, sys\ndef print_modules(*_):\n    print(json.dumps(sorted(sys.modules)))\n"
-    )
     result = subprocess.run(
-        [sys.executable, "-c", prelude + code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", PRELUDE + code], capture_output=True, text=True, check=True
     )
     return set(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def _loaded(modules: set[str]) -> list[str]:
-    return sorted(name for name in LATER if name in modules)
+def _loaded(modules: set[str], later: tuple[str, ...] = LATER + AFTER_FIRST_PAINT) -> list[str]:
+    return sorted(name for name in later if name in modules)
 
 
 def test_importing_the_app_imports_nothing_for_later() -> None:
@@ -66,6 +73,36 @@ def test_the_crmtui_command_opens_the_app_without_anything_for_later(tmp_path: P
     modules = _modules(code)
     assert "crmtui.app" in modules and "peewee" in modules
     assert _loaded(modules) == []
+
+
+def test_the_first_screen_shows_phones_without_importing_for_later(tmp_path: Path) -> None:
+    """The customer table painted with a customer's phone on it, in international layout
+    (stored beside the number, so painting it needs no phonenumbers)."""
+    path = str(tmp_path / "crm.db")
+    store_db.open_database(path)
+    customers.add_customer(users.local_actor(), {"name": "王小明", "phone": "13812345678"})
+    store_db.close_database()
+    code = (
+        "import asyncio\n"
+        "from crmtui.app import CrmApp\n"
+        "from crmtui.store import db, users\n"
+        "from crmtui.widgets.customer_table import CustomerTable\n"
+        f"db.open_database({path!r})\n"
+        "async def paint():\n"
+        "    app = CrmApp(actor=users.local_actor(), db_label='crm.db')\n"
+        "    async with app.run_test(size=(80, 24)) as pilot:\n"
+        "        await pilot.pause()\n"
+        "        table = app.screen.query_one(CustomerTable)\n"
+        "        print(table.render_line(1).text)\n"
+        "        print_modules()\n"
+        "asyncio.run(paint())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", PRELUDE + code], capture_output=True, text=True, check=True
+    )
+    row, modules = result.stdout.strip().splitlines()[-2:]
+    assert "王小明" in row and "+86 138 1234 5678" in row
+    assert _loaded(set(json.loads(modules)), LATER) == []
 
 
 def test_postgresql_works_when_peewee_was_imported_without_psycopg(pg_target: str) -> None:

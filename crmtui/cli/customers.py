@@ -12,7 +12,6 @@ from crmtui.i18n import _
 from crmtui.labels import duplicate_label
 from crmtui.store import changes, customers, duplicates
 from crmtui.store.types import Customer, CustomerQuery
-from crmtui.store.validation import format_phone
 from crmtui.store.vocabulary import STAGES
 
 # Options shared by `add` and `edit`: (option name, customer field, help).
@@ -93,8 +92,8 @@ def _print_customer(customer: Customer) -> None:
         (_("name"), customer.name),
         (_("company"), customer.company),
         (_("title"), customer.title),
-        (_("phone"), format_phone(customer.phone)),
-        (_("phone 2"), format_phone(customer.alt_phone)),
+        (_("phone"), customer.phone_display),
+        (_("phone 2"), customer.alt_phone_display),
         (_("email"), customer.email),
         (_("address"), customer.address),
         (_("city"), customer.city),
@@ -195,7 +194,7 @@ def list_(
             str(c.id),
             c.name,
             c.company,
-            format_phone(c.phone),
+            c.phone_display,
             c.stage,
             c.owner,
             local_time(c.last_contact_at),

@@ -32,7 +32,6 @@ from crmtui.store import changes, custom_fields, customers, followups, summary, 
 from crmtui.store.errors import ConflictError, NotFoundError, StoreError
 from crmtui.store.fields import FieldSpec
 from crmtui.store.types import Actor, Customer, CustomFieldDef, HistoryEntry, Page, User
-from crmtui.store.validation import format_phone
 from crmtui.widgets.record_list import Column, RecordList
 
 # Tab ids in order: keys 1… show them.
@@ -111,7 +110,7 @@ def card_content(customer: Customer) -> Content:
     first.append(("  [" + stage + "]", "bold $accent"))
     if customer.key_account:
         first.append(("  ★ " + _("key account"), "$warning"))
-    phones = " / ".join(format_phone(p) for p in (customer.phone, customer.alt_phone) if p)
+    phones = " / ".join(p for p in (customer.phone_display, customer.alt_phone_display) if p)
     consent = yes_no(customer.marketing_consent)
     if customer.marketing_consent and customer.consent_date:
         consent += " (" + customer.consent_date.isoformat() + ")"

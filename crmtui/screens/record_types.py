@@ -17,7 +17,6 @@ from crmtui.labels import choice_label
 from crmtui.store import followups, timeline
 from crmtui.store.fields import FieldSpec
 from crmtui.store.types import Actor, Page
-from crmtui.store.validation import format_phone
 from crmtui.widgets.record_list import Column
 
 
@@ -88,7 +87,7 @@ def record_types(user_names: Mapping[int, str]) -> tuple[RecordType, ...]:
             (
                 Column(_("Name"), lambda c: ("★ " if c.primary else "") + c.name, weight=3),
                 Column(_("Title"), lambda c: c.title, weight=2),
-                Column(_("Phone"), lambda c: format_phone(c.phone), width=17),
+                Column(_("Phone"), lambda c: c.phone_display, width=17),
                 Column(_("Email"), lambda c: c.email, weight=3),
             ),
             lambda c: c.name,

@@ -3,6 +3,7 @@
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import peewee
 
@@ -96,9 +97,15 @@ def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(cleaned))
 
 
-def _prepare(
-    values: Mapping[str, object], *, partial: bool
-) -> tuple[dict[str, object], tuple[str, ...] | None, dict[str, str] | None]:
+class Prepared(NamedTuple):
+    """A customer's input, cleaned: plain columns, tags and custom values (None: unchanged)."""
+
+    columns: dict[str, object]
+    tags: tuple[str, ...] | None
+    custom: dict[str, str] | None
+
+
+def prepare(values: Mapping[str, object], *, partial: bool) -> Prepared:
     """Clean input into plain columns, tags (None: unchanged), custom values (None: unchanged).
 
     Every problem is collected so the user sees all bad fields at once.
@@ -123,10 +130,10 @@ def _prepare(
             problems.extend(exc.problems)
     if problems:
         raise ValidationError(problems)
-    return columns, tags, custom
+    return Prepared(columns, tags, custom)
 
 
-def _tags_of(customer_ids: Sequence[int]) -> dict[int, list[str]]:
+def tags_of(customer_ids: Sequence[int]) -> dict[int, list[str]]:
     """Each customer's tags in `clean_tags` order: sorted here, not by the database, whose
     collation (PostgreSQL's locale) may order "b2b" and "VIP" differently; the stored and the
     typed tags must compare equal when they are the same."""
@@ -145,18 +152,18 @@ def _tags_of(customer_ids: Sequence[int]) -> dict[int, list[str]]:
 
 
 def _views(rows: Sequence[m.Customer]) -> list[Customer]:
-    tags = _tags_of([row.id for row in rows])
+    tags = tags_of([row.id for row in rows])
     owners = user_names({row.__data__["owner"] for row in rows if row.__data__.get("owner")})
     return [_view(row, tags[row.id], owners.get(row.__data__.get("owner"), "")) for row in rows]
 
 
-def _custom_json(values: Mapping[str, str]) -> str:
+def custom_json(values: Mapping[str, str]) -> str:
     return json.dumps(dict(values), ensure_ascii=False, sort_keys=True)
 
 
 def _set_tags(customer_id: int, tags: tuple[str, ...]) -> tuple[str, ...]:
     """Replace a customer's tags; return the tags it had."""
-    old = tuple(_tags_of([customer_id])[customer_id])
+    old = tuple(tags_of([customer_id])[customer_id])
     if old != tags:
         m.CustomerTag.delete().where(m.CustomerTag.customer == customer_id).execute()
         if tags:
@@ -167,9 +174,9 @@ def _set_tags(customer_id: int, tags: tuple[str, ...]) -> tuple[str, ...]:
 def add_customer(actor: Actor, values: Mapping[str, object]) -> Customer:
     """Create a customer from user-facing field values (see FIELDS, plus tags and custom)."""
     authorize(actor, CUSTOMER_WRITE)
-    columns, tags, custom = _prepare(values, partial=False)
+    columns, tags, custom = prepare(values, partial=False)
     if custom:
-        columns["custom"] = _custom_json({k: v for k, v in custom.items() if v})
+        columns["custom"] = custom_json({k: v for k, v in custom.items() if v})
     with write_transaction():
         row = records.insert(actor, ENTITY, columns)
         if tags:
@@ -197,38 +204,60 @@ def update_customer(
     ("restore" when a change is undone from history).
     """
     authorize(actor, CUSTOMER_WRITE)
-    columns, tags, custom = _prepare(changes, partial=True)
+    prepared = prepare(changes, partial=True)
     with write_transaction():
-        row = records.get_row(ENTITY, customer_id, lock=True)
-        records.check_version(ENTITY, row, expected_version)
-        # Tags and custom values are kept outside the plain columns; their changes are
-        # recorded here, one history row per tag list or custom field.
-        extra: dict[str, tuple[object, object]] = {}
-        if custom is not None:
-            old_custom = json.loads(row.custom or "{}")
-            new_custom = {k: v for k, v in {**old_custom, **custom}.items() if v}
-            extra.update(
-                {
-                    f"custom.{key}": (old_custom.get(key), new_custom.get(key))
-                    for key in custom
-                    if old_custom.get(key) != new_custom.get(key)
-                }
-            )
-            columns["custom"] = _custom_json(new_custom)
-        if tags is not None:
-            old_tags = _set_tags(customer_id, tags)
-            if old_tags != tags:
-                extra["tags"] = (", ".join(old_tags), ", ".join(tags))
-        # A tag or custom change is a new version too, even when no column differs (tags
-        # live in their own table; timestamps have whole seconds, so updated_at may not move).
-        records.update(
-            actor, ENTITY, customer_id, columns, row.version, action=action, always=bool(extra)
-        )
-        if search.INDEXED_COLUMNS & columns.keys():
-            search.index_customer(customer_id)
-        if extra:
-            records.record_history(actor, ENTITY, customer_id, customer_id, action, extra)
+        apply_update(actor, customer_id, prepared, expected_version, action)
     return get_customer(actor, customer_id)
+
+
+def apply_update(
+    actor: Actor,
+    customer_id: int,
+    prepared: Prepared,
+    expected_version: int | None,
+    action: str = "update",
+    *,
+    batch: int | None = None,
+) -> None:
+    """Save cleaned changes of a customer, inside the caller's write transaction: versioned,
+    recorded in history (naming the import `batch`, if any) and indexed for search."""
+    columns, tags, custom = dict(prepared.columns), prepared.tags, prepared.custom
+    row = records.get_row(ENTITY, customer_id, lock=True)
+    records.check_version(ENTITY, row, expected_version)
+    # Tags and custom values are kept outside the plain columns; their changes are
+    # recorded here, one history row per tag list or custom field.
+    extra: dict[str, tuple[object, object]] = {}
+    if custom is not None:
+        old_custom = json.loads(row.custom or "{}")
+        new_custom = {k: v for k, v in {**old_custom, **custom}.items() if v}
+        extra.update(
+            {
+                f"custom.{key}": (old_custom.get(key), new_custom.get(key))
+                for key in custom
+                if old_custom.get(key) != new_custom.get(key)
+            }
+        )
+        columns["custom"] = custom_json(new_custom)
+    if tags is not None:
+        old_tags = _set_tags(customer_id, tags)
+        if old_tags != tags:
+            extra["tags"] = (", ".join(old_tags), ", ".join(tags))
+    # A tag or custom change is a new version too, even when no column differs (tags
+    # live in their own table; timestamps have whole seconds, so updated_at may not move).
+    records.update(
+        actor,
+        ENTITY,
+        customer_id,
+        columns,
+        row.version,
+        action=action,
+        always=bool(extra),
+        batch=batch,
+    )
+    if search.INDEXED_COLUMNS & columns.keys():
+        search.index_customer(customer_id)
+    if extra:
+        records.record_history(actor, ENTITY, customer_id, customer_id, action, extra, batch=batch)
 
 
 def delete_customer(actor: Actor, customer_id: int, expected_version: int | None = None) -> None:
@@ -662,7 +691,7 @@ def bulk_update(
                 fields=", ".join(BULK_FIELDS)
             ),
         )
-    _prepare(changes, partial=True)  # a bad value is refused before any row is read
+    prepare(changes, partial=True)  # a bad value is refused before any row is read
     changed = 0
     with write_transaction():
         for customer_id, version in versions.items():
@@ -688,7 +717,7 @@ def bulk_tag(
     with write_transaction():
         for customer_id, version in versions.items():
             row = _locked(customer_id, version)
-            old = tuple(_tags_of([customer_id])[customer_id])
+            old = tuple(tags_of([customer_id])[customer_id])
             new = clean_tags([*(t for t in old if t not in removed), *added])
             if new != old:
                 update_customer(actor, customer_id, {"tags": new}, row.version)

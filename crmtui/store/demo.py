@@ -15,19 +15,19 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
-import peewee
 import phonenumbers
 
 from crmtui.i18n import _
 from crmtui.store import models as m
 from crmtui.store import search
+from crmtui.store.bulk import Writer
 from crmtui.store.customers import ENTITY as CUSTOMER_ENTITY
-from crmtui.store.db import current_database, is_postgres, write_transaction
+from crmtui.store.db import write_transaction
 from crmtui.store.errors import ValidationError
 from crmtui.store.permissions import DEMO_LOAD, authorize
 from crmtui.store.types import Actor
 from crmtui.store.users import ensure_users
-from crmtui.store.validation import clean_phone
+from crmtui.store.validation import Phone, clean_phone
 
 MAX_CUSTOMERS = 2_000_000
 CHUNK = 1_000  # customers per write transaction
@@ -328,6 +328,9 @@ _CN_MOBILE_PREFIXES = _words(
 )
 
 
+_NO_PHONE = Phone("", "", "")
+
+
 @functools.cache
 def _example_mobile(country: str) -> str:
     """The region's example mobile number in international layout: `+44 7400 123456`."""
@@ -431,28 +434,25 @@ class _Generator:
             raw = raw[0].upper() + raw[1:]
         return raw.lower(), raw
 
-    def _cn_mobile(self) -> tuple[str, str]:
-        """(E.164, as typed) for a mainland mobile, written the ways people write them."""
+    def _cn_mobile(self) -> Phone:
+        """A mainland mobile, typed the ways people write them."""
         digits = self.rng.choice(_CN_MOBILE_PREFIXES) + self._digits(8)
         a, b, c = digits[:3], digits[3:7], digits[7:]
         raw = self.rng.choice(
             (digits, digits, f"{a} {b} {c}", f"{a}-{b}-{c}", f"+86 {a} {b} {c}", f"+86{digits}")
         )
-        return f"+86{digits}", raw
+        return Phone(f"+86{digits}", raw, f"+86 {a} {b} {c}")
 
-    def _checked(self, make_raw: Callable[[], str], fallback: str) -> tuple[str, str]:
-        """(E.164, as typed), checked by the store's own phone cleaner; retried if invalid."""
+    def _checked(self, make_raw: Callable[[], str], fallback: str) -> Phone:
+        """A phone checked by the store's own phone cleaner; made again if invalid."""
         for _attempt in range(5):
-            raw = make_raw()
             try:
-                value, raw = clean_phone(raw, region="CN")
+                return clean_phone(make_raw(), region="CN")
             except ValueError:
                 continue
-            return value, raw
-        value, raw = clean_phone(fallback, region="CN")
-        return value, raw
+        return clean_phone(fallback, region="CN")
 
-    def _cn_landline(self, area: str) -> tuple[str, str]:
+    def _cn_landline(self, area: str) -> Phone:
         def make() -> str:
             local = str(self.rng.randint(2, 8)) + self._digits(7)
             return self.rng.choice(
@@ -461,7 +461,7 @@ class _Generator:
 
         return self._checked(make, f"0{area}-68881234")
 
-    def _foreign_phone(self, country: str) -> tuple[str, str]:
+    def _foreign_phone(self, country: str) -> Phone:
         example = _example_mobile(country)
 
         def make() -> str:
@@ -510,8 +510,7 @@ class _Generator:
             person = self._latin_person(chinese_surname=self._chance(0.2))
             city, address = f_city, f"{rng.randint(1, 400)} {rng.choice(_EN_BRANDS)} Street"
             company, domain = self._en_company(suffix) if is_company else ("", None)
-            phone, phone_raw = self._foreign_phone(country)
-            alt_phone, alt_phone_raw = "", ""
+            phone, alt_phone = self._foreign_phone(country), _NO_PHONE
         else:
             city, region, districts, area, city_en = rng.choices(_CN_CITIES, _CITY_WEIGHTS)[0]
             country, currency = "CN", "CNY"
@@ -528,10 +527,8 @@ class _Generator:
                 company, domain = self._cn_company(city)
             else:
                 company, domain = "", None
-            phone, phone_raw = self._cn_mobile() if self._chance(0.97) else ("", "")
-            alt_phone, alt_phone_raw = (
-                self._cn_landline(area) if is_company and self._chance(0.15) else ("", "")
-            )
+            phone = self._cn_mobile() if self._chance(0.97) else _NO_PHONE
+            alt_phone = self._cn_landline(area) if is_company and self._chance(0.15) else _NO_PHONE
         email, email_raw = self._email(person, domain) if self._chance(0.8) else ("", "")
         source, utm_source, utm_medium, campaign = rng.choices(_SOURCES, _SOURCE_WEIGHTS)[0]
         consent = self._chance(0.55)
@@ -547,10 +544,12 @@ class _Generator:
             "name": person.name,
             "company": company,
             "title": rng.choice(title_pool) if is_company else "",
-            "phone": phone,
-            "phone_raw": phone_raw,
-            "alt_phone": alt_phone,
-            "alt_phone_raw": alt_phone_raw,
+            "phone": phone.value,
+            "phone_raw": phone.raw,
+            "phone_display": phone.display,
+            "alt_phone": alt_phone.value,
+            "alt_phone_raw": alt_phone.raw,
+            "alt_phone_display": alt_phone.display,
             "email": email,
             "email_raw": email_raw,
             "address": address,
@@ -604,7 +603,7 @@ class _Generator:
     ) -> None:
         for index in range(self.rng.choice((1, 1, 2, 2, 3))):
             person = self._latin_person() if latin else self._chinese_person()
-            phone, raw = self._foreign_phone(country) if foreign else self._cn_mobile()
+            phone = self._foreign_phone(country) if foreign else self._cn_mobile()
             email, email_raw = self._email(person, domain) if self._chance(0.7) else ("", "")
             draft.contacts.append(
                 {
@@ -614,8 +613,9 @@ class _Generator:
                     "customer": None,
                     "name": person.name,
                     "title": self.rng.choice(_TITLES_EN if latin else _TITLES_ZH),
-                    "phone": phone,
-                    "phone_raw": raw,
+                    "phone": phone.value,
+                    "phone_raw": phone.raw,
+                    "phone_display": phone.display,
                     "email": email,
                     "email_raw": email_raw,
                     "primary": index == 0,
@@ -818,94 +818,6 @@ class _Generator:
             )
 
 
-def _stored_differently(field: peewee.Field) -> bool:
-    """Whether a field binds something other than the Python value it is given.
-
-    Peewee's own text, number and flag fields only coerce (str, int, bool), which generated
-    values already are, and a foreign key binds the id it is given; times, dates and money
-    (see models) are converted to their stored form.
-    """
-    overrides = type(field).db_value is not peewee.Field.db_value
-    return overrides and not isinstance(field, peewee.ForeignKeyField)
-
-
-@dataclass(frozen=True)
-class _Statement:
-    """A one-row INSERT for every column of a model, and how to bind a row to it."""
-
-    sql: str
-    keys: tuple[str, ...]  # columns the rows carry
-    defaulted: tuple[peewee.Field, ...]  # columns they leave out, filled from field defaults
-    conversions: tuple[tuple[int, Callable[[Any], Any]], ...]  # (position, db_value)
-
-    def params(self, rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
-        bound = []
-        for row in rows:
-            values = [row[key] for key in self.keys]
-            values += [f.default() if callable(f.default) else f.default for f in self.defaulted]
-            for position, to_db in self.conversions:
-                values[position] = to_db(values[position])
-            bound.append(values)
-        return bound
-
-
-class _Writer:
-    """Inserts rows with one statement per model, rendered by Peewee, run by `executemany`.
-
-    `Model.insert_many` renders a multi-row INSERT value by value, which took three quarters
-    of a demo load (SQLite itself: 3%), and psycopg then re-parses each long statement. A
-    one-row INSERT rendered once and handed to the driver's `executemany` (a C loop in APSW,
-    pipelined in psycopg) writes the same rows three times faster, with no limit on bound
-    variables to respect, and returns ids in the order of the rows.
-    """
-
-    def __init__(self) -> None:
-        self._statements: dict[tuple[type[m.BaseModel], tuple[str, ...], bool], _Statement] = {}
-
-    def _statement(
-        self, model: type[m.BaseModel], keys: tuple[str, ...], returning: bool
-    ) -> _Statement:
-        cache_key = (model, keys, returning)
-        if cache_key not in self._statements:
-            pk = model._meta.primary_key
-            defaulted = tuple(
-                f for f in model._meta.sorted_fields if f is not pk and f.name not in keys
-            )
-            fields_ = [*(model._meta.fields[k] for k in keys), *defaulted]
-            query = model.insert_many([(None,) * len(fields_)], fields=fields_)
-            query = query.returning(pk) if returning else query.returning()
-            sql, params = query.sql()
-            assert len(params) == len(fields_)  # every value is bound, none inlined
-            conversions = tuple(
-                (i, f.db_value) for i, f in enumerate(fields_) if _stored_differently(f)
-            )
-            self._statements[cache_key] = _Statement(sql, keys, defaulted, conversions)
-        return self._statements[cache_key]
-
-    def insert(self, model: type[m.BaseModel], rows: Sequence[dict[str, Any]]) -> int:
-        if rows:
-            statement = self._statement(model, tuple(rows[0]), False)
-            current_database().cursor().executemany(statement.sql, statement.params(rows))
-        return len(rows)
-
-    def insert_returning_ids(
-        self, model: type[m.BaseModel], rows: Sequence[dict[str, Any]]
-    ) -> list[int]:
-        """Insert rows and return their ids, in the order of `rows`."""
-        if not rows:
-            return []
-        statement = self._statement(model, tuple(rows[0]), True)
-        cursor = current_database().cursor()
-        if not is_postgres():
-            return [row[0] for row in cursor.executemany(statement.sql, statement.params(rows))]
-        cursor.executemany(statement.sql, statement.params(rows), returning=True)
-        ids = []
-        while True:  # psycopg: one result set per row
-            ids.extend(row[0] for row in cursor.fetchall())
-            if not cursor.nextset():
-                return ids
-
-
 def _created_history(actor: Actor, draft: _Draft, customer_id: int) -> dict[str, Any]:
     """The history row `records.insert` writes for a new customer, dated when it was made."""
     return {
@@ -923,7 +835,7 @@ def _created_history(actor: Actor, draft: _Draft, customer_id: int) -> dict[str,
 
 
 def _write_chunk(
-    writer: _Writer, actor: Actor, drafts: Sequence[_Draft], counts: dict[str, int]
+    writer: Writer, actor: Actor, drafts: Sequence[_Draft], counts: dict[str, int]
 ) -> None:
     customer_ids = writer.insert_returning_ids(m.Customer, [d.customer for d in drafts])
     for draft, customer_id in zip(drafts, customer_ids, strict=True):
@@ -997,7 +909,7 @@ def load_demo(
     generator = _Generator(seed, m.utcnow(), actor.id, [owner_ids[n] for n in names])
     counts = dict.fromkeys((f.name for f in fields(DemoSummary)), 0)
     counts["users"] = len(names) - existing
-    writer = _Writer()
+    writer = Writer()
     done = 0
     while done < customers:
         drafts = [generator.draft() for _i in range(min(CHUNK, customers - done))]

@@ -74,8 +74,12 @@ def text(
 
 def phone(column: str) -> FieldSpec:
     def clean(value: object) -> Columns:
-        normalized = v.clean_phone(value, region=current_settings().default_region)
-        return {column: normalized.value, f"{column}_raw": normalized.raw}
+        phone = v.clean_phone(value, region=current_settings().default_region)
+        return {
+            column: phone.value,
+            f"{column}_raw": phone.raw,
+            f"{column}_display": phone.display,
+        }
 
     return FieldSpec(clean, kind="phone")
 

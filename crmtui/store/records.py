@@ -54,8 +54,9 @@ def history_text(value: object) -> str | None:
 
 
 def tracked(column: str) -> bool:
-    """Whether changes of a column are kept in history (raw inputs ride with their value)."""
-    return column not in _NOT_HISTORY and not column.endswith("_raw")
+    """Whether changes of a column are kept in history (raw inputs and display forms ride
+    with their value)."""
+    return column not in _NOT_HISTORY and not column.endswith(("_raw", "_display"))
 
 
 def column_defaults(entity: Entity[V], names: Iterable[str]) -> dict[str, object]:
@@ -90,9 +91,11 @@ def record_history(
     changes: Mapping[str, tuple[object, object]] | None = None,
     *,
     snapshot: str | None = None,
+    batch: int | None = None,
 ) -> None:
     """Write history rows: one per changed field, or one for the action (with an optional
-    snapshot of the record as its old value) when no fields changed."""
+    snapshot of the record as its old value) when no fields changed. `batch` names the import
+    making the change."""
     base = {
         "at": m.utcnow(),
         "user_id": actor.id,
@@ -101,6 +104,7 @@ def record_history(
         "entity_id": entity_id,
         "customer_id": customer_id,
         "action": action,
+        "batch_id": batch,
     }
     if not changes:
         m.History.create(**base, old_value=snapshot)
@@ -147,6 +151,7 @@ def update(
     *,
     action: str = "update",
     always: bool = False,
+    batch: int | None = None,
 ) -> tuple[Any, dict[str, tuple]]:
     """Apply `columns` to the record if it is still at `expected_version` (None: any).
 
@@ -174,7 +179,8 @@ def update(
         raise ConflictError(entity.name, record_id, row.version, get_row(entity, record_id).version)
     history = {c: change for c, change in changes.items() if tracked(c)}
     if history:
-        record_history(actor, entity, record_id, entity.customer_id_of(row), action, history)
+        customer_id = entity.customer_id_of(row)
+        record_history(actor, entity, record_id, customer_id, action, history, batch=batch)
     return get_row(entity, record_id), changes
 
 

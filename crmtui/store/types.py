@@ -42,10 +42,12 @@ class Customer:
     name: str
     company: str = ""
     title: str = ""
-    phone: str = ""
-    phone_raw: str = ""
+    phone: str = ""  # E.164
+    phone_raw: str = ""  # as typed
+    phone_display: str = ""  # international layout
     alt_phone: str = ""
     alt_phone_raw: str = ""
+    alt_phone_display: str = ""
     email: str = ""
     email_raw: str = ""
     address: str = ""
@@ -83,6 +85,7 @@ class Contact:
     title: str
     phone: str
     phone_raw: str
+    phone_display: str
     email: str
     email_raw: str
     primary: bool

@@ -33,11 +33,19 @@ def clean_text(
     return text
 
 
-def clean_phone(value: object, *, region: str) -> Normalized:
+class Phone(NamedTuple):
+    """A phone in E.164, as typed, and in the international layout shown to users."""
+
+    value: str
+    raw: str
+    display: str
+
+
+def clean_phone(value: object, *, region: str) -> Phone:
     """A phone in E.164 (`+8613812345678`); an extension is kept in the raw text only."""
     raw = clean_text(value, max_length=64)
     if not raw:
-        return Normalized("", "")
+        return Phone("", "", "")
     import phonenumbers  # here, not at the top: start-up time (about 20 ms to import)
 
     try:
@@ -50,8 +58,12 @@ def clean_phone(value: object, *, region: str) -> Normalized:
                 raw=raw, region=region
             )
         )
-    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    return Normalized(e164, raw)
+    number.extension = None  # shown as stored: E.164 has no room for an extension
+    return Phone(
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        raw,
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+    )
 
 
 def format_phone(e164: str) -> str:

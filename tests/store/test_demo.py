@@ -99,20 +99,22 @@ def test_people_companies_and_owners_are_varied(actor: Actor, loaded: DemoSummar
 
 
 def test_phones_are_valid_e164_and_keep_what_was_typed(actor: Actor, loaded: DemoSummary) -> None:
-    stored = [(c.phone, c.phone_raw) for c in _all_customers(actor)]
-    stored += [(c.alt_phone, c.alt_phone_raw) for c in _all_customers(actor)]
-    stored += list(m.Contact.select(m.Contact.phone, m.Contact.phone_raw).tuples())
-    stored = [(e164, raw) for e164, raw in stored if e164 or raw]
+    stored = [(c.phone, c.phone_raw, c.phone_display) for c in _all_customers(actor)]
+    stored += [(c.alt_phone, c.alt_phone_raw, c.alt_phone_display) for c in _all_customers(actor)]
+    contacts = m.Contact.select(m.Contact.phone, m.Contact.phone_raw, m.Contact.phone_display)
+    stored += list(contacts.tuples())
+    stored = [phone for phone in stored if any(phone)]
     assert len(stored) > N
-    for e164, raw in stored:
+    for e164, raw, display in stored:
         number = phonenumbers.parse(e164, None)
         assert phonenumbers.is_valid_number(number), e164
         assert phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == e164
-        assert clean_phone(raw, region="CN").value == e164  # the raw text means the same
-    mainland = [e for e, _raw in stored if e.startswith("+861") and len(e) == 14]
+        # The raw text means the same, and the number is shown as the store would show it.
+        assert clean_phone(raw, region="CN") == (e164, raw, display)
+    mainland = [e for e, _raw, _shown in stored if e.startswith("+861") and len(e) == 14]
     assert len(mainland) > N * 0.7
-    assert any(not e.startswith("+86") for e, _raw in stored)  # foreign numbers
-    assert any(re.search(r"[ -]", raw) for _e, raw in stored)  # typed with spaces or dashes
+    assert any(not e.startswith("+86") for e, _raw, _shown in stored)  # foreign numbers
+    assert any(re.search(r"[ -]", raw) for _e, raw, _shown in stored)  # typed with spaces or dashes
 
 
 def test_emails_are_stored_as_the_store_normalizes_them(actor: Actor, loaded: DemoSummary) -> None:

@@ -140,3 +140,40 @@ def test_steps_run_in_order_and_a_gap_or_a_failure_changes_nothing(db: str) -> N
     )
     assert (found, ran, stamped()) == (V, [V, V + 1], [V + 2])
     assert {f"extra{V}", f"extra{V + 1}"} <= columns("customer")
+
+
+def test_upgrade_from_version_3_fills_in_each_phones_display_form(db: str, actor: Actor) -> None:
+    """Schema 4 keeps each phone's international layout beside it; an upgraded database gets
+    the columns, filled in for the phones it holds and blank where there is no phone."""
+    customer = customers.add_customer(
+        actor, {"name": "张伟", "phone": "138 1234 5678", "alt_phone": "020-8888 1234"}
+    )
+    bare = customers.add_customer(actor, {"name": "No phone"})
+    timeline.add_record(
+        actor, timeline.CONTACT, customer.id, {"name": "李娜", "phone": "+44 7400 123456"}
+    )
+    database = store_db.current_database()
+    for table, phones in (("customer", ("phone", "alt_phone")), ("contact", ("phone",))):
+        migrate(
+            *(
+                SchemaMigrator.from_database(database).drop_column(table, f"{phone}_display")
+                for phone in phones
+            )
+        )
+    SchemaVersion.update(version=3).execute()
+    store_db.close_database()
+
+    store_db.open_database(db)
+    assert stamped() == [V]
+    assert {"phone_display", "alt_phone_display"} <= columns("customer")
+    shown = customers.get_customer(actor, customer.id)
+    assert (shown.phone_display, shown.alt_phone_display) == (
+        "+86 138 1234 5678",
+        "+86 20 8888 1234",
+    )
+    assert customers.get_customer(actor, bare.id).phone_display == ""
+    [contact] = timeline.list_records(actor, timeline.CONTACT, customer.id).rows
+    assert contact.phone_display == "+44 7400 123456"
+    # Saved phones get theirs as before.
+    edited = customers.update_customer(actor, customer.id, {"phone": "13912345678"}, shown.version)
+    assert edited.phone_display == "+86 139 1234 5678"

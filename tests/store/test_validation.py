@@ -28,37 +28,44 @@ def us_region(tmp_path: Path) -> Iterator[None]:
 # -- phones ----------------------------------------------------------------------------------
 
 
+MOBILE = ("+8613812345678", "+86 138 1234 5678")
+US = ("+16502530000", "+1 650-253-0000")
+
+
 @pytest.mark.parametrize(
-    ("raw", "region", "e164"),
+    ("raw", "region", "stored"),
     [
-        ("138 1234 5678", "CN", "+8613812345678"),
-        ("13812345678", "CN", "+8613812345678"),
-        ("138-1234-5678", "CN", "+8613812345678"),
-        ("+86 138-1234-5678", "CN", "+8613812345678"),
-        ("+86 (138) 1234-5678", "CN", "+8613812345678"),
-        ("0086 138 1234 5678", "CN", "+8613812345678"),
-        ("+8613812345678", "US", "+8613812345678"),  # an international number ignores region
-        ("010-6552 9988", "CN", "+861065529988"),  # Beijing landline
-        ("(650) 253-0000", "US", "+16502530000"),
-        ("650.253.0000", "US", "+16502530000"),
-        ("+1 650 253 0000", "CN", "+16502530000"),
-        ("020 7946 0958", "GB", "+442079460958"),
-        ("138 1234 5678 ext. 12", "CN", "+8613812345678"),  # extension kept in raw only
+        ("138 1234 5678", "CN", MOBILE),
+        ("13812345678", "CN", MOBILE),
+        ("138-1234-5678", "CN", MOBILE),
+        ("+86 138-1234-5678", "CN", MOBILE),
+        ("+86 (138) 1234-5678", "CN", MOBILE),
+        ("0086 138 1234 5678", "CN", MOBILE),
+        ("+8613812345678", "US", MOBILE),  # an international number ignores region
+        ("010-6552 9988", "CN", ("+861065529988", "+86 10 6552 9988")),  # Beijing landline
+        ("(650) 253-0000", "US", US),
+        ("650.253.0000", "US", US),
+        ("+1 650 253 0000", "CN", US),
+        ("020 7946 0958", "GB", ("+442079460958", "+44 20 7946 0958")),
+        ("138 1234 5678 ext. 12", "CN", MOBILE),  # extension kept in raw only
     ],
 )
-def test_phone_to_e164_keeping_raw(raw: str, region: str, e164: str) -> None:
-    assert v.clean_phone(raw, region=region) == v.Normalized(e164, raw)
+def test_phone_to_e164_keeping_raw_with_its_display_form(
+    raw: str, region: str, stored: tuple[str, str]
+) -> None:
+    e164, display = stored
+    assert v.clean_phone(raw, region=region) == v.Phone(e164, raw, display)
 
 
 def test_phone_raw_has_outer_and_doubled_blanks_folded() -> None:
-    assert v.clean_phone("  138  1234   5678 ", region="CN") == v.Normalized(
-        "+8613812345678", "138 1234 5678"
+    assert v.clean_phone("  138  1234   5678 ", region="CN") == v.Phone(
+        "+8613812345678", "138 1234 5678", "+86 138 1234 5678"
     )
 
 
 @pytest.mark.parametrize("empty", ["", "   ", None])
 def test_empty_phone_is_no_phone(empty: object) -> None:
-    assert v.clean_phone(empty, region="CN") == v.Normalized("", "")
+    assert v.clean_phone(empty, region="CN") == v.Phone("", "", "")
 
 
 @pytest.mark.parametrize(
@@ -84,6 +91,7 @@ def test_phone_field_uses_the_configured_region(us_region: None) -> None:
     assert f.clean_fields(specs, {"phone": "(650) 253-0000"}, partial=True) == {
         "phone": "+16502530000",
         "phone_raw": "(650) 253-0000",
+        "phone_display": "+1 650-253-0000",
     }
     with pytest.raises(ValidationError) as caught:
         f.clean_fields(specs, {"phone": "138 1234 5678"}, partial=True)

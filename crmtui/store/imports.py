@@ -1,0 +1,453 @@
+"""Importing customers from a file's rows: all or nothing, and undoable as one batch.
+
+An import runs in two passes so that the write lock is held only while writing:
+
+1. Every row is cleaned as the customer form would clean it, matched against the customers
+   already saved (by the chosen key) and against the rows before it, and staged in a
+   temporary file; a row that cannot be imported is rejected with its line, field and reason.
+2. Unless a row was rejected (and `skip_invalid` was not given) or this is a dry run, the
+   staged rows are written in one transaction: new customers in bulk, matches updated field by
+   field. Each change is a history row naming the import's batch, which is how `undo_import`
+   finds what to take back. One transaction means a killed import leaves none of its rows.
+
+The matches are looked up again while writing, so a customer saved by someone else between
+the passes is updated (or skipped) rather than added twice.
+"""
+
+import datetime as dt
+import functools
+import json
+import operator
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any
+
+from crmtui.i18n import _
+from crmtui.store import customers, records, search
+from crmtui.store import models as m
+from crmtui.store.bulk import Writer
+from crmtui.store.changes import restore_change
+from crmtui.store.db import write_transaction
+from crmtui.store.errors import FieldProblem, NotFoundError, StoreError, ValidationError
+from crmtui.store.permissions import CUSTOMER_WRITE, authorize
+from crmtui.store.types import Actor
+
+# How an imported row is matched to a saved customer: the option's value, and the columns.
+KEYS: dict[str, tuple[str, ...]] = {
+    "email": ("email",),
+    "phone": ("phone",),
+    "external-id": ("external_id",),
+    "name+company": ("name", "company"),
+}
+ON_DUPLICATE = ("skip", "update", "error")
+CHUNK = 1000  # rows cleaned, looked up and written at a time
+
+Key = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One row of the file: where it is, its values by field, and the cells as they were."""
+
+    line: int
+    values: Mapping[str, object]  # field name -> text; "tags" -> text; "custom" -> {key: text}
+    cells: tuple[str, ...] = ()
+    problems: tuple[FieldProblem, ...] = ()  # found while reading it (a ragged row)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A row that cannot be imported, and why: one per bad field."""
+
+    line: int
+    field: str
+    reason: str
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    batch_id: int | None  # None when nothing was written
+    created: int
+    updated: int
+    skipped: int
+    rejected: int  # rows, not reasons
+    dry_run: bool
+
+    @property
+    def written(self) -> bool:
+        return self.batch_id is not None
+
+
+@dataclass(frozen=True)
+class UndoSummary:
+    batch_id: int
+    removed: int  # customers the import added, deleted again
+    restored: int  # fields the import changed, given their old values back
+    kept: tuple[str, ...]  # what was changed since, and so left alone: one line each
+
+
+@dataclass
+class _Staged:
+    line: int
+    prepared: customers.Prepared
+    key: Key | None
+    match: int | None  # the saved customer it matched when cleaned
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    seen: dict[Key, int] = field(default_factory=dict)  # key -> line of the row that has it
+
+
+def _present(values: Mapping[str, object]) -> dict[str, object]:
+    """The values a row gives: an empty cell leaves a field as it is (or blank, for a new
+    customer), so a sheet holding only some columns never clears the others."""
+    given: dict[str, object] = {}
+    for name, value in values.items():
+        if name == "custom" and isinstance(value, Mapping):
+            custom = {k: v for k, v in value.items() if str(v).strip()}
+            if custom:
+                given[name] = custom
+        elif name == "tags":
+            if str(value).strip():
+                given[name] = [str(value)]
+        elif value is not None and str(value).strip():
+            given[name] = value
+    return given
+
+
+def _key_of(columns: Mapping[str, object], key: str | None) -> Key | None:
+    if key is None:
+        return None
+    values = tuple(str(columns.get(column) or "") for column in KEYS[key])
+    return values if any(values) else None
+
+
+def _matches(key: str | None, keys: Iterable[Key]) -> dict[Key, int]:
+    """The saved customer each key names (the oldest, when several share it)."""
+    wanted = set(keys)
+    if key is None or not wanted:
+        return {}
+    columns = [getattr(m.Customer, column) for column in KEYS[key]]
+    found: dict[Key, int] = {}
+    if len(columns) == 1:
+        condition = columns[0].in_([k[0] for k in wanted])
+    else:
+        condition = functools.reduce(
+            operator.or_, [(columns[0] == k[0]) & (columns[1] == k[1]) for k in wanted]
+        )
+    query = m.Customer.select(m.Customer.id, *columns).where(condition).order_by(m.Customer.id)
+    for customer_id, *values in query.tuples():
+        found.setdefault(tuple(str(v or "") for v in values), customer_id)
+    return found
+
+
+def _clean(
+    rows: Sequence[SourceRow],
+    key: str | None,
+    on_duplicate: str,
+    counts: _Counts,
+    reject: Callable[[Rejected], None],
+) -> list[_Staged]:
+    """Clean a chunk of rows; reject the bad ones; stage the rest with the customer they
+    match, if any."""
+    cleaned: list[tuple[SourceRow, customers.Prepared, Key | None]] = []
+    for row in rows:
+        problems = list(row.problems)
+        prepared = None
+        try:
+            prepared = customers.prepare(_present(row.values), partial=True)
+        except ValidationError as exc:
+            problems.extend(exc.problems)
+        if problems or prepared is None:
+            _reject(row, problems, counts, reject)
+            continue
+        cleaned.append((row, prepared, _key_of(prepared.columns, key)))
+    saved = _matches(key, (k for _row, _prepared, k in cleaned if k is not None))
+    staged: list[_Staged] = []
+    for row, prepared, row_key in cleaned:
+        problem = None
+        match = saved.get(row_key) if row_key is not None else None
+        if row_key is not None and row_key in counts.seen:
+            problem = FieldProblem(
+                key or "",
+                _("the same {key} as line {line}").format(key=key, line=counts.seen[row_key]),
+            )
+        elif match is not None and on_duplicate == "error":
+            problem = FieldProblem(
+                key or "",
+                _("customer {id} already has this {key}").format(id=match, key=key),
+            )
+        elif match is None and "name" not in prepared.columns:
+            problem = FieldProblem("name", _("is required"))
+        if problem is not None:
+            _reject(row, [problem], counts, reject)
+            continue
+        if row_key is not None:
+            counts.seen[row_key] = row.line
+        staged.append(_Staged(row.line, prepared, row_key, match))
+    return staged
+
+
+def _reject(
+    row: SourceRow,
+    problems: Sequence[FieldProblem],
+    counts: _Counts,
+    reject: Callable[[Rejected], None],
+) -> None:
+    counts.rejected += 1
+    for problem in problems:
+        reject(Rejected(row.line, problem.field, problem.reason, row.cells))
+
+
+def _chunks(rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, CHUNK)):
+        yield chunk
+
+
+def _staged_chunks(stage: IO[bytes]) -> Iterator[list[_Staged]]:
+    stage.seek(0)
+    while True:
+        try:
+            yield pickle.load(stage)
+        except EOFError:
+            return
+
+
+# Every column a new customer row is written with: what the file gives, else the default.
+_NEW_COLUMNS = tuple(name for name in m.Customer._meta.sorted_field_names if name != "id")
+
+
+def _new_row(columns: Mapping[str, object], now: dt.datetime) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in _NEW_COLUMNS:
+        model_field = m.Customer._meta.fields[name]
+        default = model_field.default() if callable(model_field.default) else model_field.default
+        row[name] = columns.get(name, default)
+    row.update(version=1, created_at=now, updated_at=now)
+    return row
+
+
+def _create(actor: Actor, writer: Writer, staged: Sequence[_Staged], batch: int) -> None:
+    """Add new customers in bulk, each with its "create" history row, tags and search
+    document, as `customers.add_customer` would one by one."""
+    now = m.utcnow()
+    rows = []
+    for item in staged:
+        row = _new_row(item.prepared.columns, now)
+        if item.prepared.custom:
+            row["custom"] = customers.custom_json(item.prepared.custom)
+        rows.append(row)
+    ids = writer.insert_returning_ids(m.Customer, rows)
+    history = {
+        "at": now,
+        "user_id": actor.id,
+        "user_name": actor.name,
+        "entity": customers.ENTITY.name,
+        "action": "create",
+        "field": None,
+        "old_value": None,
+        "new_value": None,
+        "batch_id": batch,
+    }
+    writer.insert(m.History, [{**history, "entity_id": i, "customer_id": i} for i in ids])
+    tags = [
+        {"customer": customer_id, "tag": tag}
+        for item, customer_id in zip(staged, ids, strict=True)
+        for tag in item.prepared.tags or ()
+    ]
+    writer.insert(m.CustomerTag, tags)
+    search.index_new(
+        [
+            search.document(
+                customer_id,
+                name=row["name"],
+                company=row["company"],
+                email=row["email"],
+                notes=row["notes"],
+                phones=[row["phone"], row["alt_phone"]],
+            )
+            for row, customer_id in zip(rows, ids, strict=True)
+        ]
+    )
+
+
+def _write(
+    actor: Actor,
+    stage: IO[bytes],
+    key: str | None,
+    on_duplicate: str,
+    source: str,
+    progress: Callable[[int], None] | None,
+) -> tuple[int, _Counts]:
+    """Write the staged rows in one transaction; return the batch id and what was done."""
+    counts = _Counts()
+    writer = Writer()
+    done = 0
+    with write_transaction():
+        batch = m.ImportBatch.create(
+            user_id=actor.id, user_name=actor.name, kind="customers", source=source[:500]
+        )
+        for chunk in _staged_chunks(stage):
+            # Looked up again: a customer saved since the rows were cleaned is matched now.
+            saved = _matches(key, (item.key for item in chunk if item.key is not None))
+            new: list[_Staged] = []
+            for item in chunk:
+                match = saved.get(item.key) if item.key is not None else None
+                if match is None:
+                    new.append(item)
+                elif on_duplicate == "error":
+                    raise ValidationError.single(
+                        key or "",
+                        _("line {line}: customer {id} was saved with this {key} meanwhile").format(
+                            line=item.line, id=match, key=key
+                        ),
+                    )
+                elif on_duplicate == "skip":
+                    counts.skipped += 1
+                else:
+                    customers.apply_update(actor, match, item.prepared, None, batch=batch.id)
+                    counts.updated += 1
+            missing_name = next((i for i in new if "name" not in i.prepared.columns), None)
+            if missing_name is not None:  # it matched when cleaned, and that customer is gone
+                raise ValidationError.single(
+                    "name", _("line {line}: is required").format(line=missing_name.line)
+                )
+            _create(actor, writer, new, batch.id)
+            counts.created += len(new)
+            done += len(chunk)
+            if progress is not None:
+                progress(done)
+        m.ImportBatch.update(
+            created=counts.created, updated=counts.updated, skipped=counts.skipped
+        ).where(m.ImportBatch.id == batch.id).execute()
+    return batch.id, counts
+
+
+def import_customers(
+    actor: Actor,
+    rows: Iterable[SourceRow],
+    *,
+    key: str | None = None,
+    on_duplicate: str = "error",
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    source: str = "",
+    reject: Callable[[Rejected], None] = lambda rejected: None,
+    progress: Callable[[str, int], None] | None = None,
+) -> ImportSummary:
+    """Import customers from `rows` (see the module's docstring).
+
+    `key` matches rows to saved customers (one of KEYS; None adds every row), and
+    `on_duplicate` says what a match does: skip the row, update the customer with the row's
+    non-empty values, or reject the row. Rejected rows are passed to `reject`, a reason at a
+    time. Nothing is written when a row was rejected, unless `skip_invalid`; nor on a dry run,
+    whose summary says what would have been done. `progress(stage, rows)` is called after each
+    chunk: stage "checked", then "written".
+    """
+    authorize(actor, CUSTOMER_WRITE)
+    if key is not None and key not in KEYS:
+        raise ValidationError.single("key", _("must be one of {keys}").format(keys=", ".join(KEYS)))
+    if on_duplicate not in ON_DUPLICATE:
+        raise ValidationError.single(
+            "on_duplicate", _("must be one of {choices}").format(choices=", ".join(ON_DUPLICATE))
+        )
+    counts = _Counts()
+    checked = 0
+    with tempfile.TemporaryFile() as stage:
+        for chunk in _chunks(rows):
+            staged = _clean(chunk, key, on_duplicate, counts, reject)
+            if staged:
+                pickle.dump(staged, stage, protocol=pickle.HIGHEST_PROTOCOL)
+            for item in staged:
+                if item.match is None:
+                    counts.created += 1
+                elif on_duplicate == "skip":
+                    counts.skipped += 1
+                else:
+                    counts.updated += 1
+            checked += len(chunk)
+            if progress is not None:
+                progress("checked", checked)
+        if dry_run or (counts.rejected and not skip_invalid):
+            return ImportSummary(
+                None, counts.created, counts.updated, counts.skipped, counts.rejected, dry_run
+            )
+        batch_id, written = _write(
+            actor,
+            stage,
+            key,
+            on_duplicate,
+            source,
+            None if progress is None else lambda n: progress("written", n),
+        )
+    return ImportSummary(
+        batch_id, written.created, written.updated, written.skipped, counts.rejected, False
+    )
+
+
+# --- Undo ------------------------------------------------------------------------------------
+
+
+def _current_text(row: m.Customer, tags: Sequence[str], field_name: str) -> str | None:
+    """A customer's field as history writes it, to compare with what an import left there."""
+    if field_name == "tags":
+        return ", ".join(tags)
+    if field_name.startswith("custom."):
+        return json.loads(row.custom or "{}").get(field_name.removeprefix("custom."))
+    return records.history_text(row.__data__.get(field_name))
+
+
+def undo_import(actor: Actor, batch_id: int) -> UndoSummary:
+    """Take an import back: customers it added are deleted, fields it changed get their old
+    values. What someone changed since (a customer edited after it was added, a field given
+    another value) is kept and named in the summary. Each undo is recorded in history."""
+    authorize(actor, CUSTOMER_WRITE)
+    removed = restored = 0
+    kept: list[str] = []
+    with write_transaction():
+        batch = m.ImportBatch.get_or_none(m.ImportBatch.id == batch_id)
+        if batch is None:
+            raise NotFoundError(_("import batch"), batch_id)
+        if batch.undone_at is not None:
+            raise StoreError(_("import batch {id} was already undone").format(id=batch_id))
+        changes = (
+            m.History.select().where(m.History.batch_id == batch_id).order_by(m.History.id.desc())
+        )
+        for change in changes:
+            customer = m.Customer.get_or_none(m.Customer.id == change.entity_id)
+            if customer is None:
+                continue  # deleted since: nothing left to take back
+            if change.action == "create":
+                if customer.version != 1:
+                    kept.append(
+                        _("customer {id} ({name}) was changed after the import; kept").format(
+                            id=customer.id, name=customer.name
+                        )
+                    )
+                    continue
+                records.delete(actor, customers.ENTITY, customer.id, 1)
+                removed += 1
+                continue
+            tags = customers.tags_of([customer.id])[customer.id]
+            if _current_text(customer, tags, change.field) != change.new_value:
+                kept.append(
+                    _("customer {id}: {field} was changed after the import; kept").format(
+                        id=customer.id, field=change.field
+                    )
+                )
+                continue
+            restore_change(actor, change.id)
+            restored += 1
+        batch.undone_at = m.utcnow()
+        batch.save()
+    return UndoSummary(batch_id, removed, restored, tuple(kept))
