@@ -1,6 +1,6 @@
 """Snapshots of the main screens at 80×24 and 120×40: the customer table (and the help over
 it), a customer's detail screen (overview, communications, history), the customer form (as
-opened, and refusing a bad email at its field) and the follow-up queue.
+opened, and refusing a bad email at its field), the follow-up queue and its "why" dialog.
 
 Each screen is compared with the SVG kept in `__snapshots__/test_snapshots/`; after a change
 meant to alter a screen, `pytest tests/app/test_snapshots.py --snapshot-update` writes them
@@ -26,7 +26,7 @@ from crmtui.screens.customer_detail import CustomerDetailScreen
 from crmtui.screens.customer_form import CustomerFormScreen
 from crmtui.screens.customers import CustomersScreen
 from crmtui.screens.help import HelpScreen
-from crmtui.screens.queue import QueueScreen
+from crmtui.screens.queue import QueueScreen, WhyScreen
 from crmtui.store import custom_fields, customers, followups, timeline, users
 from crmtui.store import models as m
 from crmtui.store.types import Actor, Customer
@@ -398,5 +398,25 @@ async def test_follow_up_queue(
         await pilot.press("w")
         await pilot.pause()
         assert isinstance(pilot.app.screen, QueueScreen)
+
+    assert await snap_compare(crm_app(team), terminal_size=size, run_before=run_before)
+
+
+@SIZES
+async def test_why_a_queue_item_ranks_there(
+    db: str, team: Actor, queue_items: None, snap_compare: SnapCompare, size: tuple[int, int]
+) -> None:
+    """`i` on the first item of the queue, the quiet key account: the terms of its score,
+    adding up to it."""
+
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, QueueScreen)
+        await pilot.press("i")
+        await pilot.pause()
+        why = pilot.app.screen
+        assert isinstance(why, WhyScreen)
+        assert (why.item.kind, why.item.customer_name) == ("quiet", "田中宏")
 
     assert await snap_compare(crm_app(team), terminal_size=size, run_before=run_before)
