@@ -168,7 +168,8 @@ class CrmApp(App[None]):
     def on_customers_changed(self, message: CustomersChanged) -> None:
         # Every screen showing customers reloads (the table under a customer's screen too).
         for screen in self.screen_stack:
-            screen.post_message(CustomersChanged())
+            if screen is not message.origin:
+                screen.post_message(CustomersChanged())
         self.show_status()  # a follow-up done or a contact logged changes the overdue count
 
     def on_mount(self) -> None:

@@ -30,6 +30,11 @@ class EditCustomer(Message):
 class CustomersChanged(Message, bubble=False):
     """Customers were added, changed or deleted: lists showing them should reload.
 
-    Post it to the app (`app.post_message`); the app passes it to every screen. It does not
-    bubble, so a screen's copy does not come back to the app to be passed on again.
+    Post it to the app (`app.post_message`); the app passes it to every screen but `origin`,
+    the screen that made the change and has shown it already. It does not bubble, so a
+    screen's copy does not come back to the app to be passed on again.
     """
+
+    def __init__(self, origin: object | None = None) -> None:
+        self.origin = origin
+        super().__init__()

@@ -30,7 +30,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.strip import Strip
 from textual.widgets import Footer, Header, Static
 
@@ -264,6 +264,7 @@ class QueueScreen(Screen[None]):
         self.actor = actor
         self.user: str | None = None  # another user's queue; None: the actor's
         self.everyone = False
+        self._reload_on_resume = True  # on opening, and back from another screen
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -275,9 +276,15 @@ class QueueScreen(Screen[None]):
     def queue_list(self) -> QueueList:
         return self.query_one(QueueList)
 
+    def on_screen_suspend(self) -> None:
+        # A dialog of this screen changes nothing behind its back (the action it asks for
+        # reloads the queue itself); another screen may.
+        self._reload_on_resume = not isinstance(self.app.screen, ModalScreen)
+
     def on_screen_resume(self) -> None:
         # Opened, or back from a customer's screen or a form: what changed there shows here.
-        self.reload(keep=True)
+        if self._reload_on_resume:
+            self.reload(keep=True)
 
     def on_customers_changed(self, event: CustomersChanged) -> None:
         self.reload(keep=True)
@@ -349,7 +356,7 @@ class QueueScreen(Screen[None]):
         customer table, the header's overdue count)."""
         self.notify(message)
         self.reload(then=self._after(item))
-        self.app.post_message(CustomersChanged())
+        self.app.post_message(CustomersChanged(origin=self))
 
     def _failed(self, exc: StoreError) -> None:
         """A store refusal in one line; changed or gone meanwhile: read the queue again."""
@@ -582,7 +589,7 @@ class QueueScreen(Screen[None]):
         if saved is not None:
             self.notify(_("Follow-up added: {title}.").format(title=saved.title))
             self.reload(keep=True)
-            self.app.post_message(CustomersChanged())
+            self.app.post_message(CustomersChanged(origin=self))
 
     # --- Whose queue --------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from crmtui.screens.help import HelpScreen
 from crmtui.screens.prompts import ChoiceScreen, TextPromptScreen
 from crmtui.screens.queue import QueueScreen, WhyScreen
 from crmtui.screens.record_form import RecordFormScreen
-from crmtui.store import customers, followups, timeline, users
+from crmtui.store import customers, followups, queue, timeline, users
 from crmtui.store import models as m
 from crmtui.store.types import Actor
 from tests.app.screen import painted_lines, screen_text, type_text
@@ -464,3 +464,39 @@ async def test_help_and_palette_list_the_queue_keys(db: str, actor: Actor, mixed
         assert listed["Open customer"] == "⏎"  # enter
         assert listed["Everyone's queue"] == "e" and listed["A user's queue"] == "u"
         assert listed["New follow-up"] == "n"
+
+
+async def test_a_triage_action_reads_the_queue_once(
+    db: str, actor: Actor, mixed: Mixed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Closing the action's dialog and telling the other screens do not read it again (each
+    reading is tens of milliseconds on a large queue), while a customer's screen does."""
+    reads: list[str] = []
+    list_queue = queue.list_queue
+
+    def counted(*args: object, **options: object) -> object:
+        reads.append("queue")
+        return list_queue(*args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queue, "list_queue", counted)
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        await move_to(pilot, screen, "Call back Bob")
+        reads.clear()
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press("down", "enter")  # +3 days
+        await pilot.pause()
+        await pilot.pause()
+        assert reads == ["queue"]
+        assert "Call back Bob" not in "\n".join(painted_lines(screen.queue_list)[:4])
+
+        reads.clear()
+        await move_to(pilot, screen, "Weekly check-in")
+        await pilot.press("enter")  # the customer's screen, then back
+        await pilot.pause()
+        assert isinstance(app.screen, CustomerDetailScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen and reads == ["queue"]
