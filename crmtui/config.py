@@ -5,7 +5,7 @@ The config file (TOML) is `CRMTUI_CONFIG` or `config.toml` in the user config di
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -75,6 +75,12 @@ def current_settings() -> Settings:
     if _settings is None:
         _settings = load_settings()
     return _settings
+
+
+def override_settings(**changes: object) -> None:
+    """Change settings for the rest of this process: a command's options over the file's."""
+    global _settings
+    _settings = replace(current_settings(), **changes)  # type: ignore[arg-type]
 
 
 def reset_settings() -> None:

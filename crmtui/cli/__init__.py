@@ -15,8 +15,10 @@ SUBCOMMANDS = {
     "followups": "crmtui.cli.followups:followups_queue",
     "field": "crmtui.cli.fields:field",
     "doctor": "crmtui.cli.doctor:doctor",
+    "export": "crmtui.cli.exports:export",
     "demo": "crmtui.cli.demo:demo",
     "reindex": "crmtui.cli.reindex:reindex",
+    "import": "crmtui.cli.imports:import_group",
 }
 
 

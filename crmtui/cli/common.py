@@ -1,12 +1,13 @@
 """What every command shares: the database session, output as text or JSON, and errors."""
 
+import contextlib
 import dataclasses
 import datetime as dt
 import importlib
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -114,3 +115,37 @@ class LazyGroup(ErrorHandlingGroup):
             module, attribute = self.lazy_subcommands[cmd_name].split(":")
             self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
         return super().get_command(ctx, cmd_name)
+
+
+# Called with a bar's label, the count done and the count in all (None: not known).
+Progress = Callable[[str, int, int | None], None]
+
+
+@contextlib.contextmanager
+def progress_bars(unit: str) -> Iterator[Progress | None]:
+    """Progress bars with counts and the rate in `unit`s a second, one per label, on a
+    terminal; None when stdout is not a terminal, so logs and pipes stay clean."""
+    if not sys.stdout.isatty():
+        yield None
+        return
+    # Imported here: every other command starts faster without it.
+    from rich import progress as p
+    from rich.text import Text
+
+    class RateColumn(p.ProgressColumn):
+        def render(self, task: p.Task) -> Text:
+            speed = task.finished_speed or task.speed
+            text = _("{rate:,.0f} {unit}/s").format(rate=speed, unit=unit) if speed else ""
+            return Text(text, style="progress.data.speed")
+
+    columns = (p.BarColumn(), p.MofNCompleteColumn(), RateColumn(), p.TimeRemainingColumn())
+    # Transient: once done, the summary line is all that stays on the screen.
+    with p.Progress(p.TextColumn("{task.description}"), *columns, transient=True) as bars:
+        tasks: dict[str, p.TaskID] = {}
+
+        def update(label: str, done: int, total: int | None) -> None:
+            if label not in tasks:
+                tasks[label] = bars.add_task(label, total=total)
+            bars.update(tasks[label], completed=done)
+
+        yield update

@@ -1,38 +1,12 @@
 """`crmtui demo`: fill the database with realistic customers and their history."""
 
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
 import click
 
-from crmtui.cli.common import acting_user, echo_json, json_option
+from crmtui.cli.common import acting_user, echo_json, json_option, progress_bars
 from crmtui.i18n import _
 from crmtui.store.demo import load_demo
-
-
-@contextmanager
-def _progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress callback drawing a bar on a terminal; None in a pipe, so logs stay clean."""
-    if not sys.stdout.isatty():
-        yield None
-        return
-    # Imported here: every other command starts faster without it.
-    from rich import progress as p
-    from rich.text import Text
-
-    class RateColumn(p.ProgressColumn):
-        def render(self, task: p.Task) -> Text:
-            speed = task.finished_speed or task.speed
-            text = _("{rate:,.0f} customers/s").format(rate=speed) if speed else ""
-            return Text(text, style="progress.data.speed")
-
-    columns = (p.BarColumn(), p.MofNCompleteColumn(), RateColumn(), p.TimeRemainingColumn())
-    # Transient: once done, the summary line is all that stays on the screen.
-    with p.Progress(p.TextColumn(_("Creating customers")), *columns, transient=True) as bar:
-        task = bar.add_task("", total=total)
-        yield lambda done: bar.update(task, completed=done)
 
 
 @click.command(
@@ -55,7 +29,8 @@ def _progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
 def demo(count: int, seed: int, as_json: bool) -> None:
     actor = acting_user()
     started = time.perf_counter()
-    with _progress_bar(count) as progress:
+    with progress_bars(_("customers")) as bars:
+        progress = None if bars is None else lambda done: bars(_("Creating customers"), done, count)
         summary = load_demo(actor, count, seed=seed, progress=progress)
     seconds = time.perf_counter() - started
     if as_json:

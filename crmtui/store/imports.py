@@ -223,18 +223,17 @@ def _staged_chunks(stage: IO[bytes]) -> Iterator[list[_Staged]]:
             return
 
 
-# Every column a new customer row is written with: what the file gives, else the default.
-_NEW_COLUMNS = tuple(name for name in m.Customer._meta.sorted_field_names if name != "id")
+# A new customer row before the file's values: every column, at its default. (The only
+# defaults that are functions, the timestamps, are set to the time of the import.)
+_NEW_ROW: dict[str, Any] = {
+    name: None if callable(f.default) else f.default
+    for name, f in m.Customer._meta.fields.items()
+    if name != "id"
+}
 
 
 def _new_row(columns: Mapping[str, object], now: dt.datetime) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for name in _NEW_COLUMNS:
-        model_field = m.Customer._meta.fields[name]
-        default = model_field.default() if callable(model_field.default) else model_field.default
-        row[name] = columns.get(name, default)
-    row.update(version=1, created_at=now, updated_at=now)
-    return row
+    return {**_NEW_ROW, **columns, "version": 1, "created_at": now, "updated_at": now}
 
 
 def _create(actor: Actor, writer: Writer, staged: Sequence[_Staged], batch: int) -> None:

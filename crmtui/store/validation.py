@@ -5,6 +5,7 @@ message that names the problem (the caller adds the field's name).
 """
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
@@ -41,11 +42,52 @@ class Phone(NamedTuple):
     display: str
 
 
+# A mainland mobile written with nothing but blanks, dashes, dots or brackets between its
+# digits, after an optional +86 or 0086: most phones in a Chinese customer list.
+_MOBILE_SEPARATORS = re.compile(r"[ ().-]")
+_MOBILE = re.compile(r"(\+86|0086)?(1[3-9]\d{9})")
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_mobile_block(first_five: str) -> bool:
+    """Whether phonenumbers takes the mainland mobiles starting with these five digits: its
+    patterns for them look no further (tests/store/test_validation.py checks every block)."""
+    import phonenumbers  # here, not at the top: start-up time (about 20 ms to import)
+
+    return phonenumbers.is_valid_number(phonenumbers.parse(f"+86{first_five}000000", None))
+
+
+def _mainland_mobile(raw: str, region: str) -> Phone | None:
+    """`clean_phone`'s answer for a plainly written mainland mobile, without parsing it the
+    long way (30 µs a number, most of an import's time); None for any other phone."""
+    match = _MOBILE.fullmatch(_MOBILE_SEPARATORS.sub("", raw))
+    # +86 is read the same from anywhere; 0086 as a call abroad from the mainland only.
+    if match is None or not (region == "CN" or match[1] == "+86"):
+        return None
+    national = match[2]
+    if not _valid_mobile_block(national[:5]):
+        return None  # the long way says why
+    shown = f"+86 {national[:3]} {national[3:7]} {national[7:]}"
+    return Phone("+86" + national, raw, shown)
+
+
 def clean_phone(value: object, *, region: str) -> Phone:
     """A phone in E.164 (`+8613812345678`); an extension is kept in the raw text only."""
     raw = clean_text(value, max_length=64)
     if not raw:
         return Phone("", "", "")
+    return _mainland_mobile(raw, region) or parse_phone(raw, region)
+
+
+def is_region(code: str) -> bool:
+    """Whether `code` names a region phonenumbers knows (CN, US, GB, …), in any case."""
+    import phonenumbers  # here, not at the top: start-up time (about 20 ms to import)
+
+    return code.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def parse_phone(raw: str, region: str) -> Phone:
+    """`clean_phone` the long way, through phonenumbers, for any phone."""
     import phonenumbers  # here, not at the top: start-up time (about 20 ms to import)
 
     try:
@@ -93,10 +135,43 @@ def phone_search_key(text: str, *, region: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# An address of plain ASCII: a dot-atom before the @, host-name labels after it.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_PLAIN_EMAIL = re.compile(rf"({_ATOM}(?:\.{_ATOM})*)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+_LOCAL_PART_MAX = 64
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain_email_domain(domain: str) -> bool:
+    """Whether email-validator takes addresses at `domain` as they are: valid, and not
+    punycode (`xn--`), which it turns into Unicode."""
+    if "xn--" in domain:
+        return False
+    try:
+        parse_email(f"a@{domain}")
+    except ValueError:
+        return False
+    return True
+
+
 def clean_email(value: object) -> Normalized:
     raw = clean_text(value, max_length=254)
     if not raw:
         return Normalized("", "")
+    # Plain addresses the quick way (email-validator takes 35 µs an address, most of an
+    # import's time): the same answer, as tests/store/test_validation.py checks.
+    plain = _PLAIN_EMAIL.fullmatch(raw)
+    if (
+        plain is not None
+        and len(plain[1]) <= _LOCAL_PART_MAX
+        and _plain_email_domain(plain[2].lower())
+    ):
+        return Normalized(raw.lower(), raw)
+    return parse_email(raw)
+
+
+def parse_email(raw: str) -> Normalized:
+    """`clean_email` the long way, through email-validator, for any address."""
     import email_validator  # here, not at the top: start-up time (it compiles its patterns)
 
     try:
