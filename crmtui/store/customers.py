@@ -19,6 +19,10 @@ from crmtui.store.types import Actor, Customer, CustomerQuery, Page
 from crmtui.store.users import user_names
 from crmtui.store.validation import clean_text
 
+# The most text one spreadsheet cell holds (Excel's limit): the notes of any sheet import,
+# and export back into one.
+SPREADSHEET_CELL = 32_767
+
 FIELDS: dict[str, f.FieldSpec] = {
     "name": f.text("name", required=True),
     "company": f.text("company"),
@@ -40,7 +44,7 @@ FIELDS: dict[str, f.FieldSpec] = {
     "needs": f.text("needs", 4000, multiline=True),
     "preferences": f.text("preferences", 4000, multiline=True),
     "preferred_channel": f.choice("preferred_channel", vocabulary.CHANNELS, allow_empty=True),
-    "notes": f.text("notes", 20000, multiline=True),
+    "notes": f.text("notes", SPREADSHEET_CELL, multiline=True),
     "marketing_consent": f.boolean("marketing_consent"),
     "consent_date": f.date("consent_date"),
     "external_id": f.text("external_id", 100),

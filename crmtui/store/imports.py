@@ -34,6 +34,7 @@ from crmtui.store.db import write_transaction
 from crmtui.store.errors import FieldProblem, NotFoundError, StoreError, ValidationError
 from crmtui.store.permissions import CUSTOMER_WRITE, authorize
 from crmtui.store.types import Actor
+from crmtui.store.validation import EMAIL_LENGTH, PHONE_LENGTH, clean_text
 
 # How an imported row is matched to a saved customer: the option's value, and the columns.
 KEYS: dict[str, tuple[str, ...]] = {
@@ -124,6 +125,22 @@ def _present(values: Mapping[str, object]) -> dict[str, object]:
     return given
 
 
+# Columns holding a phone's or e-mail's text as typed (crmtui's export writes them), and the
+# field each belongs to. The field is cleaned from its own column, which holds the stored form
+# (E.164 reads the same in any region); the typed text is kept beside it as it came.
+AS_TYPED = {
+    "phone_raw": ("phone", PHONE_LENGTH),
+    "alt_phone_raw": ("alt_phone", PHONE_LENGTH),
+    "email_raw": ("email", EMAIL_LENGTH),
+}
+
+
+def _keep_as_typed(prepared: customers.Prepared, typed: Mapping[str, object]) -> None:
+    for raw, (field_name, length) in AS_TYPED.items():
+        if raw in typed and prepared.columns.get(field_name):
+            prepared.columns[raw] = clean_text(typed[raw], max_length=length)
+
+
 def _key_of(columns: Mapping[str, object], key: str | None) -> Key | None:
     if key is None:
         return None
@@ -163,8 +180,11 @@ def _clean(
     for row in rows:
         problems = list(row.problems)
         prepared = None
+        values = _present(row.values)
+        typed = {raw: values.pop(raw) for raw in AS_TYPED if raw in values}
         try:
-            prepared = customers.prepare(_present(row.values), partial=True)
+            prepared = customers.prepare(values, partial=True)
+            _keep_as_typed(prepared, typed)
         except ValidationError as exc:
             problems.extend(exc.problems)
         if problems or prepared is None:

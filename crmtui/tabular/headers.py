@@ -64,6 +64,9 @@ class RecordKind:
 # fmt: off
 NAME_PARTS = ("name.first", "name.last")  # joined into `name`
 CONTACT_TARGETS = ("contact.name", "contact.title", "contact.phone", "contact.email")
+# A phone's or e-mail's text as typed, which crmtui's export writes beside the stored form:
+# imported with it, so that a round trip keeps what the user typed.
+RAW_TARGETS = ("phone_raw", "alt_phone_raw", "email_raw")
 CUSTOMER_KEYS = (
     "customer.id", "customer.external_id", "customer.email", "customer.phone", "customer.name",
     "customer.company",
@@ -81,7 +84,7 @@ CUSTOMER = RecordKind(
     dates=frozenset({"consent_date"}),
     moments=frozenset(),
     extras_field="notes",
-    extra_targets=(*NAME_PARTS, *CONTACT_TARGETS),
+    extra_targets=(*NAME_PARTS, *CONTACT_TARGETS, *RAW_TARGETS),
     custom=True,
     aliases={
         "name": (
@@ -89,6 +92,7 @@ CUSTOMER = RecordKind(
             "Name", "Full Name", "Customer", "Customer Name", "Client", "Client Name",
             "Account", "Account Name",
         ),
+        **{raw: (raw,) for raw in RAW_TARGETS},
         "name.first": ("名", "名字", "First Name", "Given Name", "Forename", "First"),
         "name.last": ("姓", "姓氏", "Last Name", "Surname", "Family Name", "Last"),
         "company": (
@@ -260,8 +264,7 @@ FOLLOWUP = RecordKind(
 # Columns crmtui's own export writes that no import sets, by their exact header.
 SYSTEM_COLUMNS = frozenset({
     "id", "version", "created_at", "updated_at", "last_contact_at", "owner_id", "user_id",
-    "assignee_id", "contact_id", "phone_raw", "phone_display", "alt_phone_raw",
-    "alt_phone_display", "email_raw",
+    "assignee_id", "contact_id", "phone_display", "alt_phone_display",
 })
 # fmt: on
 
