@@ -1,6 +1,8 @@
 """Writing many new rows at once, for loads (`crmtui demo`) and imports."""
 
-from collections.abc import Callable, Sequence
+import datetime as dt
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,26 @@ class _Statement:
                 values[position] = to_db(values[position])
             bound.append(values)
         return bound
+
+
+@functools.cache
+def _defaults(model: type[m.BaseModel]) -> dict[str, Any]:
+    """Every column of a new row but the id, at its default; the defaults that are functions
+    (the timestamps) are left for `new_row` to set."""
+    return {
+        name: None if callable(f.default) else f.default
+        for name, f in model._meta.fields.items()
+        if name != "id"
+    }
+
+
+def new_row(
+    model: type[m.VersionedModel], columns: Mapping[str, object], now: dt.datetime
+) -> dict[str, Any]:
+    """A new record of `model` holding `columns`, every other column at its default, at
+    version 1 and made `now`. Every row of a model gets the same keys, in the same order,
+    which is what `Writer` needs of the rows it inserts together."""
+    return {**_defaults(model), **columns, "version": 1, "created_at": now, "updated_at": now}
 
 
 class Writer:

@@ -12,6 +12,9 @@ An import runs in two passes so that the write lock is held only while writing:
 
 The matches are looked up again while writing, so a customer saved by someone else between
 the passes is updated (or skipped) rather than added twice.
+
+Purchases, communications and follow-ups are imported by `history_imports` in the same two
+passes (`check_rows`, `staged_chunks`); `undo_import` takes back a batch of any kind.
 """
 
 import datetime as dt
@@ -26,13 +29,13 @@ from itertools import islice
 from typing import IO, Any
 
 from crmtui.i18n import _
-from crmtui.store import customers, records, search
+from crmtui.store import customers, followups, records, search, timeline
 from crmtui.store import models as m
-from crmtui.store.bulk import Writer
+from crmtui.store.bulk import Writer, new_row
 from crmtui.store.changes import restore_change
 from crmtui.store.db import write_transaction
 from crmtui.store.errors import FieldProblem, NotFoundError, StoreError, ValidationError
-from crmtui.store.permissions import CUSTOMER_WRITE, authorize
+from crmtui.store.permissions import CUSTOMER_WRITE, FOLLOWUP_WRITE, HISTORY_WRITE, authorize
 from crmtui.store.types import Actor
 from crmtui.store.validation import EMAIL_LENGTH, PHONE_LENGTH, clean_text
 
@@ -57,6 +60,8 @@ class SourceRow:
     values: Mapping[str, object]  # field name -> text; "tags" -> text; "custom" -> {key: text}
     cells: tuple[str, ...] = ()
     problems: tuple[FieldProblem, ...] = ()  # found while reading it (a ragged row)
+    # A history row's link columns, which find its customer: "id", "email", … -> text.
+    customer: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -86,9 +91,10 @@ class ImportSummary:
 @dataclass(frozen=True)
 class UndoSummary:
     batch_id: int
-    removed: int  # customers the import added, deleted again
+    removed: int  # records (customers, purchases, …) the import added, deleted again
     restored: int  # fields the import changed, given their old values back
     kept: tuple[str, ...]  # what was changed since, and so left alone: one line each
+    kind: str  # what the batch imported (ImportBatch.kind): "customers", "purchases", …
 
 
 @dataclass
@@ -108,7 +114,7 @@ class _Counts:
     seen: dict[Key, int] = field(default_factory=dict)  # key -> line of the row that has it
 
 
-def _present(values: Mapping[str, object]) -> dict[str, object]:
+def present_values(values: Mapping[str, object]) -> dict[str, object]:
     """The values a row gives: an empty cell leaves a field as it is (or blank, for a new
     customer), so a sheet holding only some columns never clears the others."""
     given: dict[str, object] = {}
@@ -180,7 +186,7 @@ def _clean(
     for row in rows:
         problems = list(row.problems)
         prepared = None
-        values = _present(row.values)
+        values = present_values(row.values)
         typed = {raw: values.pop(raw) for raw in AS_TYPED if raw in values}
         try:
             prepared = customers.prepare(values, partial=True)
@@ -188,7 +194,8 @@ def _clean(
         except ValidationError as exc:
             problems.extend(exc.problems)
         if problems or prepared is None:
-            _reject(row, problems, counts, reject)
+            counts.rejected += 1
+            reject_row(row, problems, reject)
             continue
         cleaned.append((row, prepared, _key_of(prepared.columns, key)))
     saved = _matches(key, (k for _row, _prepared, k in cleaned if k is not None))
@@ -209,7 +216,8 @@ def _clean(
         elif match is None and "name" not in prepared.columns:
             problem = FieldProblem("name", _("is required"))
         if problem is not None:
-            _reject(row, [problem], counts, reject)
+            counts.rejected += 1
+            reject_row(row, [problem], reject)
             continue
         if row_key is not None:
             counts.seen[row_key] = row.line
@@ -217,24 +225,36 @@ def _clean(
     return staged
 
 
-def _reject(
-    row: SourceRow,
-    problems: Sequence[FieldProblem],
-    counts: _Counts,
-    reject: Callable[[Rejected], None],
+def reject_row(
+    row: SourceRow, problems: Sequence[FieldProblem], reject: Callable[[Rejected], None]
 ) -> None:
-    counts.rejected += 1
+    """Pass on each problem of a row that cannot be imported (the caller counts the row)."""
     for problem in problems:
         reject(Rejected(row.line, problem.field, problem.reason, row.cells))
 
 
-def _chunks(rows: Iterable[SourceRow]) -> Iterator[list[SourceRow]]:
+def check_rows(
+    rows: Iterable[SourceRow],
+    clean: Callable[[list[SourceRow]], list[Any]],
+    stage: IO[bytes],
+    progress: Callable[[str, int], None] | None,
+) -> None:
+    """The first pass of an import: `clean` each chunk of rows (rejecting the bad ones) and
+    keep what it returns in `stage`, a temporary file, for the write pass to read back with
+    `staged_chunks`; nothing is held in memory but a chunk, and no lock is taken."""
     iterator = iter(rows)
+    checked = 0
     while chunk := list(islice(iterator, CHUNK)):
-        yield chunk
+        staged = clean(chunk)
+        if staged:
+            pickle.dump(staged, stage, protocol=pickle.HIGHEST_PROTOCOL)
+        checked += len(chunk)
+        if progress is not None:
+            progress("checked", checked)
 
 
-def _staged_chunks(stage: IO[bytes]) -> Iterator[list[_Staged]]:
+def staged_chunks(stage: IO[bytes]) -> Iterator[list[Any]]:
+    """The chunks `check_rows` staged, in order."""
     stage.seek(0)
     while True:
         try:
@@ -243,17 +263,8 @@ def _staged_chunks(stage: IO[bytes]) -> Iterator[list[_Staged]]:
             return
 
 
-# A new customer row before the file's values: every column, at its default. (The only
-# defaults that are functions, the timestamps, are set to the time of the import.)
-_NEW_ROW: dict[str, Any] = {
-    name: None if callable(f.default) else f.default
-    for name, f in m.Customer._meta.fields.items()
-    if name != "id"
-}
-
-
 def _new_row(columns: Mapping[str, object], now: dt.datetime) -> dict[str, Any]:
-    return {**_NEW_ROW, **columns, "version": 1, "created_at": now, "updated_at": now}
+    return new_row(m.Customer, columns, now)
 
 
 def _create(actor: Actor, writer: Writer, staged: Sequence[_Staged], batch: int) -> None:
@@ -316,7 +327,7 @@ def _write(
         batch = m.ImportBatch.create(
             user_id=actor.id, user_name=actor.name, kind="customers", source=source[:500]
         )
-        for chunk in _staged_chunks(stage):
+        for chunk in staged_chunks(stage):
             # Looked up again: a customer saved since the rows were cleaned is matched now.
             saved = _matches(key, (item.key for item in chunk if item.key is not None))
             new: list[_Staged] = []
@@ -381,22 +392,20 @@ def import_customers(
             "on_duplicate", _("must be one of {choices}").format(choices=", ".join(ON_DUPLICATE))
         )
     counts = _Counts()
-    checked = 0
+
+    def clean(chunk: list[SourceRow]) -> list[_Staged]:
+        staged = _clean(chunk, key, on_duplicate, counts, reject)
+        for item in staged:
+            if item.match is None:
+                counts.created += 1
+            elif on_duplicate == "skip":
+                counts.skipped += 1
+            else:
+                counts.updated += 1
+        return staged
+
     with tempfile.TemporaryFile() as stage:
-        for chunk in _chunks(rows):
-            staged = _clean(chunk, key, on_duplicate, counts, reject)
-            if staged:
-                pickle.dump(staged, stage, protocol=pickle.HIGHEST_PROTOCOL)
-            for item in staged:
-                if item.match is None:
-                    counts.created += 1
-                elif on_duplicate == "skip":
-                    counts.skipped += 1
-                else:
-                    counts.updated += 1
-            checked += len(chunk)
-            if progress is not None:
-                progress("checked", checked)
+        check_rows(rows, clean, stage, progress)
         if dry_run or (counts.rejected and not skip_invalid):
             return ImportSummary(
                 None, counts.created, counts.updated, counts.skipped, counts.rejected, dry_run
@@ -426,47 +435,79 @@ def _current_text(row: m.Customer, tags: Sequence[str], field_name: str) -> str 
     return records.history_text(row.__data__.get(field_name))
 
 
+# Who may import (and so undo) each kind of batch, by ImportBatch.kind.
+BATCH_PERMISSIONS = {
+    "customers": CUSTOMER_WRITE,
+    "purchases": HISTORY_WRITE,
+    "communications": HISTORY_WRITE,
+    "followups": FOLLOWUP_WRITE,
+}
+# The records an import makes, by the entity name their history rows carry.
+_ENTITIES: dict[str, records.Entity[Any]] = {
+    entity.name: entity
+    for entity in (
+        customers.ENTITY,
+        timeline.PURCHASE.entity,
+        timeline.COMMUNICATION.entity,
+        followups.ENTITY,
+    )
+}
+
+
 def undo_import(actor: Actor, batch_id: int) -> UndoSummary:
-    """Take an import back: customers it added are deleted, fields it changed get their old
-    values. What someone changed since (a customer edited after it was added, a field given
-    another value) is kept and named in the summary. Each undo is recorded in history."""
+    """Take an import back: records it added are deleted, fields it changed get their old
+    values. What someone changed since (a record edited after it was added, a field given
+    another value) is kept and named in the summary. Each undo is recorded in history; the
+    customers whose communications it deletes get their last-contact time back."""
     authorize(actor, CUSTOMER_WRITE)
     removed = restored = 0
     kept: list[str] = []
+    contacted: set[int] = set()  # customers who lost a communication
     with write_transaction():
         batch = m.ImportBatch.get_or_none(m.ImportBatch.id == batch_id)
         if batch is None:
             raise NotFoundError(_("import batch"), batch_id)
+        authorize(actor, BATCH_PERMISSIONS.get(batch.kind, CUSTOMER_WRITE))
         if batch.undone_at is not None:
             raise StoreError(_("import batch {id} was already undone").format(id=batch_id))
         changes = (
             m.History.select().where(m.History.batch_id == batch_id).order_by(m.History.id.desc())
         )
         for change in changes:
-            customer = m.Customer.get_or_none(m.Customer.id == change.entity_id)
-            if customer is None:
+            entity = _ENTITIES[change.entity]
+            row = entity.model.get_or_none(entity.model.id == change.entity_id)
+            if row is None:
                 continue  # deleted since: nothing left to take back
             if change.action == "create":
-                if customer.version != 1:
-                    kept.append(
-                        _("customer {id} ({name}) was changed after the import; kept").format(
-                            id=customer.id, name=customer.name
-                        )
-                    )
+                if row.version != 1:
+                    kept.append(_changed_since(entity, row))
                     continue
-                records.delete(actor, customers.ENTITY, customer.id, 1)
+                records.delete(actor, entity, row.id, 1)
                 removed += 1
+                if entity is timeline.COMMUNICATION.entity:
+                    contacted.add(row.__data__["customer"])
                 continue
-            tags = customers.tags_of([customer.id])[customer.id]
-            if _current_text(customer, tags, change.field) != change.new_value:
+            tags = customers.tags_of([row.id])[row.id]
+            if _current_text(row, tags, change.field) != change.new_value:
                 kept.append(
                     _("customer {id}: {field} was changed after the import; kept").format(
-                        id=customer.id, field=change.field
+                        id=row.id, field=change.field
                     )
                 )
                 continue
             restore_change(actor, change.id)
             restored += 1
+        timeline.touch_last_contact(contacted)
         batch.undone_at = m.utcnow()
         batch.save()
-    return UndoSummary(batch_id, removed, restored, tuple(kept))
+    return UndoSummary(batch_id, removed, restored, tuple(kept), batch.kind)
+
+
+def _changed_since(entity: records.Entity[Any], row: m.VersionedModel) -> str:
+    if entity is customers.ENTITY:
+        return _("customer {id} ({name}) was changed after the import; kept").format(
+            id=row.id, name=row.name
+        )
+    return _("{entity} {id} of customer {customer} was changed after the import; kept").format(
+        entity=entity.name, id=row.id, customer=row.__data__["customer"]
+    )

@@ -4,8 +4,7 @@ Every kind shares one set of operations (add, get, update, delete, list newest f
 checked, versioned and recorded in history like a customer.
 """
 
-import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -48,16 +47,19 @@ class Kind:
     after_write: Callable[[int], None] = lambda customer_id: None
 
 
-def _touch_last_contact(customer_id: int) -> None:
-    """Keep the customer's last-contact time equal to its newest communication."""
-    newest = (
-        m.Communication.select(peewee.fn.MAX(m.Communication.at))
-        .where(m.Communication.customer == customer_id)
-        .scalar()
+def touch_last_contact(customer_ids: Collection[int]) -> None:
+    """Keep each customer's last-contact time equal to its newest communication: one
+    statement for any number of customers (an import adds communications to thousands)."""
+    if not customer_ids:
+        return
+    newest = m.Communication.select(peewee.fn.MAX(m.Communication.at)).where(
+        m.Communication.customer == m.Customer.id
     )
-    if isinstance(newest, str):  # SQLite returns MAX() of a text column as text
-        newest = dt.datetime.fromisoformat(newest)
-    m.Customer.update(last_contact_at=newest).where(m.Customer.id == customer_id).execute()
+    m.Customer.update(last_contact_at=newest).where(m.Customer.id.in_(list(customer_ids))).execute()
+
+
+def _touch_last_contact(customer_id: int) -> None:
+    touch_last_contact([customer_id])
 
 
 def _money_defaults(actor: Actor) -> dict[str, object]:

@@ -238,6 +238,11 @@ COMMUNICATION = RecordKind(
     secondary=_CUSTOMER_KEY_SECONDARY,
 )
 
+# A follow-up's state besides what its form sets, which crmtui's export writes (a done
+# follow-up, its outcome): taken by these exact headers only, so that another tool's 状态
+# column, in words of its own, still goes to the notes.
+FOLLOWUP_STATE = ("status", "done_at", "snoozed_until", "outcome")
+
 FOLLOWUP = RecordKind(
     name="followup",
     fields=("title", "due_at", "priority", "assignee", "recurrence", "notes"),
@@ -245,7 +250,7 @@ FOLLOWUP = RecordKind(
     dates=frozenset(),
     moments=frozenset({"due_at"}),
     extras_field="notes",
-    extra_targets=CUSTOMER_KEYS,
+    extra_targets=(*CUSTOMER_KEYS, *FOLLOWUP_STATE),
     aliases={
         **_CUSTOMER_KEY_ALIASES,
         "title": ("标题", "事项", "待办", "任务", "跟进事项", "Title", "Task", "Subject"),

@@ -291,7 +291,7 @@ def test_undo_takes_a_batch_back(crm: Run, snapshot: Snapshot, tmp_path: Path) -
     batch = imported(crm, path)["batch"]
     result = crm("import", "undo", str(batch))
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"Undid batch {batch}: removed 1 customers")
+    assert result.stdout.startswith(f"Undid batch {batch}: removed 1 customer,")
     assert [picked(c, ["id", "name"]) for c in customers(crm)] == before
     again = crm("import", "undo", str(batch))
     assert (again.exit_code, again.stderr.strip()) == (
