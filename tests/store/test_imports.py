@@ -198,12 +198,18 @@ def test_two_rows_with_the_same_key_reject_the_second(actor: Actor) -> None:
 
 
 def test_a_customer_saved_between_checking_and_writing_is_matched_not_doubled(actor: Actor) -> None:
-    def source() -> Iterator[SourceRow]:
-        yield from rows({"name": "Late", "email": "late@example.com", "city": "北京"})
-        # Someone else saves the same customer after the rows were checked.
-        customers.add_customer(actor, {"name": "Late", "email": "late@example.com"})
+    def someone_else_saves(stage: str, _rows: int) -> None:
+        # The rows are checked (none matched): another user now saves the same customer.
+        if stage == "checked":
+            customers.add_customer(actor, {"name": "Late", "email": "late@example.com"})
 
-    summary, _rejected = import_all(actor, source(), key="email", on_duplicate="update")
+    summary = imports.import_customers(
+        actor,
+        rows({"name": "Late", "email": "late@example.com", "city": "北京"}),
+        key="email",
+        on_duplicate="update",
+        progress=someone_else_saves,
+    )
     assert (summary.created, summary.updated) == (0, 1)
     [late] = customers.list_customers(actor).rows
     assert late.city == "北京"
