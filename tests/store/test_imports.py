@@ -1,6 +1,6 @@
 """Importing customers (`store.imports`): all or nothing, rejects, matching, undo; both backends."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import pytest
 
