@@ -489,10 +489,11 @@ def _breaches(sql: _Sql, owner: _Owner, limits: Bounds, params: list[Any]) -> st
     A user's breaches are a few hundred of the thousands unresolved: their ids come from
     the partial index of unresolved items and the index of owners, without reading either
     table, so only the breaches' own rows are read after. Joined directly, every unresolved
-    item and the user's every customer were read (at 100,000 customers SQLite 9-11 ms,
-    PostgreSQL 8-10 ms; now 3-4 ms and about 2 ms). SQLite is told which index: it took the
-    one on (status, due_on), which leads to the table. The condition is spelled as the
-    partial index's own, so that SQLite sees the index applies.
+    item and the user's every customer were read (at 100,000 customers: SQLite 17 ms of CPU
+    against 4 ms now; PostgreSQL read 2,101 buffers against 1,555, its two heap scans gone).
+    SQLite is told which index: it took the one on (status, due_on), which leads to the
+    table. The condition is spelled as the partial index's own, so that SQLite sees the index
+    applies.
     """
     index = "" if sql.postgres else f" INDEXED BY {m.OPEN_SERVICE_INDEX}"
     text = (
