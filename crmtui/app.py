@@ -170,7 +170,8 @@ class CrmApp(App[None]):
         for screen in self.screen_stack:
             if screen is not message.origin:
                 screen.post_message(CustomersChanged())
-        self.show_status()  # a follow-up done or a contact logged changes the overdue count
+        # A follow-up done or a contact logged changes the overdue count.
+        self.show_status(message.overdue)
 
     def on_mount(self) -> None:
         # Everything made while starting lives as long as the app: out of the collector's
@@ -182,8 +183,9 @@ class CrmApp(App[None]):
         self.call_after_refresh(self.show_status)
         self.set_interval(OVERDUE_REFRESH_SECONDS, self.show_status)
 
-    def show_status(self) -> None:
-        """Put the user's count of overdue follow-ups and the database in the header.
+    def show_status(self, overdue: int | None = None) -> None:
+        """Put the user's count of overdue follow-ups (`overdue`, else counted now) and the
+        database in the header.
 
         The count comes first: a long database path is cut at the end of the line.
         """
@@ -192,7 +194,7 @@ class CrmApp(App[None]):
 
         parts = [shown_target(self.db_label)]
         try:
-            count = followups.count_overdue(self.actor)
+            count = followups.count_overdue(self.actor) if overdue is None else overdue
         except PermissionDeniedError:
             pass  # a role that may not read follow-ups has none to count
         else:

@@ -32,9 +32,12 @@ class CustomersChanged(Message, bubble=False):
 
     Post it to the app (`app.post_message`); the app passes it to every screen but `origin`,
     the screen that made the change and has shown it already. It does not bubble, so a
-    screen's copy does not come back to the app to be passed on again.
+    screen's copy does not come back to the app to be passed on again. `overdue` is the
+    acting user's count of overdue items when the origin has just read it (the queue screen
+    does, with the queue): the app's header shows it instead of counting again.
     """
 
-    def __init__(self, origin: object | None = None) -> None:
+    def __init__(self, origin: object | None = None, overdue: int | None = None) -> None:
         self.origin = origin
+        self.overdue = overdue
         super().__init__()

@@ -265,6 +265,9 @@ class QueueScreen(Screen[None]):
         self.user: str | None = None  # another user's queue; None: the actor's
         self.everyone = False
         self._reload_on_resume = True  # on opening, and back from another screen
+        # The acting user's overdue count as the last reading of their own queue gave it
+        # (None for another queue): passed on with CustomersChanged for the app's header.
+        self._overdue: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -308,24 +311,22 @@ class QueueScreen(Screen[None]):
         index = queue_list.cursor_row
         current = queue_list.current
         target = then or (item_key(current) if keep and current else None)
+        self._overdue = None
         try:
-            items = queue.list_queue(self.actor, user=self.user, everyone=self.everyone)
-            counts = queue.count_sections(self.actor, user=self.user, everyone=self.everyone)
+            view = queue.read_queue(self.actor, user=self.user, everyone=self.everyone)
         except StoreError as exc:
             queue_list.show([], queue_columns(self.everyone), str(exc))
             self.query_one("#queue-status", Static).update(self._whose())
             return
-        later = sum(1 for item in items if item.section == "later")
-        if later >= queue.DEFAULT_LIMIT:
-            counts["later"] = later  # the store reads only the soonest of these
-            later_text = f"{later}+"
-        else:
-            later_text = str(later)
+        items = view.items
+        if self.user is None and not self.everyone:
+            self._overdue = view.counts["overdue"]  # the header's count, read with the queue
         shown = {
-            section: count_text(counts.get(section, 0), queue.COUNT_CAP)
-            for section in queue.SECTIONS
+            section: count_text(count, queue.COUNT_CAP) for section, count in view.counts.items()
         }
-        shown["later"] = later_text
+        later = sum(1 for item in items if item.section == "later")
+        # "later" is not counted: the store reads only the soonest of these.
+        shown["later"] = f"{later}+" if later >= queue.DEFAULT_LIMIT else str(later)
         rows: list[QueueRow] = []
         for section in queue.SECTIONS:
             section_items = [item for item in items if item.section == section]
@@ -356,7 +357,7 @@ class QueueScreen(Screen[None]):
         customer table, the header's overdue count)."""
         self.notify(message)
         self.reload(then=self._after(item))
-        self.app.post_message(CustomersChanged(origin=self))
+        self.app.post_message(CustomersChanged(origin=self, overdue=self._overdue))
 
     def _failed(self, exc: StoreError) -> None:
         """A store refusal in one line; changed or gone meanwhile: read the queue again."""
@@ -589,7 +590,7 @@ class QueueScreen(Screen[None]):
         if saved is not None:
             self.notify(_("Follow-up added: {title}.").format(title=saved.title))
             self.reload(keep=True)
-            self.app.post_message(CustomersChanged(origin=self))
+            self.app.post_message(CustomersChanged(origin=self, overdue=self._overdue))
 
     # --- Whose queue --------------------------------------------------------------------------
 

@@ -22,7 +22,7 @@ from playhouse.apsw_ext import APSWDatabase
 from crmtui.i18n import _
 from crmtui.store.errors import StoreError
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MIN_SQLITE = (3, 51, 3)
 BUSY_TIMEOUT_SECONDS = 10
 
@@ -94,6 +94,19 @@ def _import_batches(db: peewee.Database) -> None:
     db.execute_sql("CREATE INDEX IF NOT EXISTS history_batch_id ON history (batch_id)")
 
 
+def _sla_indexes(db: peewee.Database) -> None:
+    """5 → 6: indexes that find a user's SLA breaches without reading every unresolved
+    service item and customer (see `crmtui.store.queue._sla_rows`). The same names and
+    definitions as the models give them."""
+    from crmtui.store import models  # the models build on this module
+
+    db.execute_sql("CREATE INDEX IF NOT EXISTS customer_owner_id_id ON customer (owner_id, id)")
+    db.execute_sql(
+        f"CREATE INDEX IF NOT EXISTS {models.OPEN_SERVICE_INDEX}"
+        f" ON service_item (due_on, customer_id, id) WHERE {models.OPEN_SERVICE_WHERE}"
+    )
+
+
 # MIGRATIONS[v] upgrades a database from schema version v to v + 1. A new database is
 # created from the current models and stamped SCHEMA_VERSION directly.
 MIGRATIONS: Mapping[int, Migration] = {
@@ -101,6 +114,7 @@ MIGRATIONS: Mapping[int, Migration] = {
     2: _queue_indexes,
     3: _phone_display,
     4: _import_batches,
+    5: _sla_indexes,
 }
 
 

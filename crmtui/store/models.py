@@ -120,8 +120,13 @@ class Customer(VersionedModel):
     last_contact_at = DateTimeField(null=True, index=True)
 
     class Meta:
-        # The follow-up queue's quiet key accounts: one user's key accounts by last contact.
-        indexes = ((("owner", "key_account", "last_contact_at"), False),)
+        # The follow-up queue's quiet key accounts: one user's key accounts by last contact;
+        # its SLA breaches: whether a customer is the user's, read in the index alone
+        # (PostgreSQL's index on owner alone leads to the table; SQLite's holds the id).
+        indexes = (
+            (("owner", "key_account", "last_contact_at"), False),
+            (("owner", "id"), False),
+        )
 
 
 class CustomerTag(BaseModel):
@@ -187,6 +192,20 @@ class ServiceItem(VersionedModel):
     class Meta:
         # The follow-up queue's SLA breaches: unresolved items by due date.
         indexes = ((("status", "due_on"), False),)
+
+
+# The follow-up queue's SLA breaches of one user, found without reading the service items:
+# the unresolved ones (a few thousand of many) by due date, with their customer and id.
+OPEN_SERVICE = ("open", "in_progress")
+OPEN_SERVICE_INDEX = "service_item_open_due_on_customer_id_id"
+OPEN_SERVICE_WHERE = "status IN ({})".format(", ".join(f"'{s}'" for s in OPEN_SERVICE))
+ServiceItem.add_index(
+    ServiceItem.due_on,
+    ServiceItem.customer,
+    ServiceItem.id,
+    where=peewee.SQL(OPEN_SERVICE_WHERE),
+    name=OPEN_SERVICE_INDEX,
+)
 
 
 class Feedback(VersionedModel):

@@ -177,3 +177,32 @@ def test_upgrade_from_version_3_fills_in_each_phones_display_form(db: str, actor
     # Saved phones get theirs as before.
     edited = customers.update_customer(actor, customer.id, {"phone": "13912345678"}, shown.version)
     assert edited.phone_display == "+86 139 1234 5678"
+
+
+def test_upgrade_from_version_5_adds_the_sla_indexes(db: str) -> None:
+    """Schema 6 finds a user's SLA breaches in two indexes; an upgraded database gets them,
+    with the definitions a new one has (the partial one only over unresolved items)."""
+    database = store_db.current_database()
+
+    def sla_indexes() -> set[tuple[str, tuple[str, ...], str]]:
+        return {
+            (i.name, tuple(i.columns), " ".join(i.sql.lower().replace('"', "").split()))
+            for table in ("customer", "service_item")
+            for i in database.get_indexes(table)
+            if i.name in ("customer_owner_id_id", m.OPEN_SERVICE_INDEX)
+        }
+
+    made = sla_indexes()
+    assert {(name, columns) for name, columns, _sql in made} == {
+        ("customer_owner_id_id", ("owner_id", "id")),
+        (m.OPEN_SERVICE_INDEX, ("due_on", "customer_id", "id")),
+    }
+    assert any("where" in sql and "in_progress" in sql for _n, _c, sql in made)
+    for name in ("customer_owner_id_id", m.OPEN_SERVICE_INDEX):
+        database.execute_sql(f"DROP INDEX {name}")
+    SchemaVersion.update(version=5).execute()
+    store_db.close_database()
+
+    database = store_db.open_database(db)
+    assert stamped() == [V]
+    assert sla_indexes() == made

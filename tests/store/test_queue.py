@@ -186,10 +186,10 @@ def test_sections_and_order(
         assert len(queue.list_queue(actor, within="week")) == 7
         assert [i.section for i in queue.list_queue(actor, user="wang")] == ["overdue"]
         assert len(queue.list_queue(actor, everyone=True)) == 10
-        assert queue.count_sections(actor) == {"overdue": 3, "today": 2, "week": 2}
+        assert queue.read_queue(actor).counts == {"overdue": 3, "today": 2, "week": 2}
         assert followups.count_overdue(actor) == 3
     # In UTC the same moment is 06:00: all of today's and tomorrow's items are today.
-    assert queue.count_sections(actor) == {"overdue": 3, "today": 3, "week": 2}
+    assert queue.read_queue(actor).counts == {"overdue": 3, "today": 3, "week": 2}
 
 
 def test_counts_stop_at_the_cap(
@@ -200,7 +200,7 @@ def test_counts_stop_at_the_cap(
         due = NOW - dt.timedelta(days=day)
         followups.add_followup(actor, customer.id, {"title": f"late {day}", "due_at": due})
     assert followups.count_overdue(actor) == 3
-    assert queue.count_sections(actor)["overdue"] == 3
+    assert queue.read_queue(actor).counts["overdue"] == 3
     assert len(queue.list_queue(actor, within="overdue")) == 5  # the list is not capped
 
 
@@ -233,6 +233,46 @@ def test_limit_keeps_the_most_urgent_of_each_section(actor: Actor, customer: Cus
             for item in [i for i in everything if i.section == section][:limit]
         ]
         assert queue.list_queue(actor, limit=limit) == expected
+
+
+@pytest.mark.parametrize(("limit", "cap"), [(200, 1000), (2, 1000), (1, 3), (3, 4)])
+def test_read_queue_is_the_list_and_its_counts(
+    actor: Actor,
+    customer: Customer,
+    make_actor: Callable[..., Actor],
+    monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+    cap: int,
+) -> None:
+    """One call gives the screen the list (`list_queue`'s) and the sections' sizes: taken
+    from the rows read when there are fewer than the limit, else counted (up to the cap), the
+    same either way as the unlimited list's; its overdue count is the header's."""
+    monkeypatch.setattr(queue, "DEFAULT_LIMIT", limit)
+    monkeypatch.setattr(queue, "COUNT_CAP", cap)
+    wang = make_actor("wang", "sales")
+    for n in range(3):
+        key = customers.add_customer(actor, {"name": f"Key {n}", "key_account": True})
+        m.Customer.update(created_at=NOW - dt.timedelta(days=40 + n)).where(
+            m.Customer.id == key.id
+        ).execute()
+        values = {"title": "fix", "opened_on": "2025-02-01", "due_on": f"2025-03-0{n + 1}"}
+        timeline.add_record(actor, timeline.SERVICE, key.id, values)
+    for days in (-3, -2, -1, -0.5, 0.1, 0.2, 2, 3, 4, 5, 10, 20):
+        add(actor, customer.id, NOW + dt.timedelta(days=days))
+    add(actor, customer.id, NOW - dt.timedelta(days=1), assignee="wang")
+    for who in (actor, wang):
+        everything = queue.list_queue(who, limit=None)
+        view = queue.read_queue(who)
+        assert view.items == queue.list_queue(who, limit=limit)
+        assert view.counts == {
+            section: min(cap, sum(1 for i in everything if i.section == section))
+            for section in ("overdue", "today", "week")
+        }
+        assert view.counts["overdue"] == followups.count_overdue(who)
+    assert queue.read_queue(wang, user=actor.name) == queue.read_queue(actor)
+    everyone = queue.read_queue(actor, everyone=True)
+    assert everyone.items == queue.list_queue(actor, everyone=True, limit=limit)
+    assert everyone.counts["overdue"] == min(cap, 4 + 3 + 3 + 1)
 
 
 @pytest.mark.parametrize("few", [2, 5, 6, 5000])
