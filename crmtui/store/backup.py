@@ -219,9 +219,10 @@ def _backup_files(directory: Path, stem: str) -> list[tuple[tuple[str, int], Pat
 def _new_name(directory: Path, stem: str, suffix: str, now: dt.datetime) -> Path:
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     for n in range(1000):
-        name = f"{stem}-{stamp}{f'-{n}' if n else ''}{suffix}"
-        if not (directory / name).exists() and not manifest_path(directory / name).exists():
-            return directory / name
+        base = f"{stem}-{stamp}{f'-{n}' if n else ''}"
+        # Unique whatever the suffix, so that names sort in the order the backups were made.
+        if not any(path.name.startswith(base + ".") for path in directory.iterdir()):
+            return directory / (base + suffix)
     raise BackupError(_("too many backups made this second in {dir}").format(dir=directory))
 
 
@@ -549,9 +550,11 @@ def _check_file(path: Path, manifest: Manifest) -> None:
 
 
 def _open_backup(path: Path) -> tuple[Manifest, str | None]:
+    """The backup's manifest and encryption, once its file is found to match the manifest."""
     if not path.is_file():
         raise BackupError(_("{path}: no such backup file").format(path=path))
     manifest = read_manifest(path)
+    _check_file(path, manifest)
     with path.open("rb") as file:
         encryption = mode_of(file.read(4096))
     if encryption != manifest.encryption:
@@ -571,7 +574,6 @@ def verify_backup(path: Path, keys: Keys, progress: Progress | None = None) -> V
     of the backup is (the off-site disk, another machine) and needs no permission there.
     """
     manifest, encryption = _open_backup(path)
-    _check_file(path, manifest)
     checks = ["size and SHA-256 match the manifest"]
     if encryption:
         checks.append("decrypted (age)")
@@ -793,7 +795,6 @@ def restore_backup(
                 "{path} holds schema version {found}, newer than this crmtui ({mine}); upgrade"
             ).format(path=path, found=manifest.schema_version, mine=store_db.SCHEMA_VERSION)
         )
-    _check_file(path, manifest)
     if postgres:
         safety = _pg_restore(target, path, encryption, keys, manifest, force, progress)
     else:
