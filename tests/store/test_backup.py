@@ -1,6 +1,7 @@
 """Backups (SPEC F9): made while others write, encrypted so that plain `age` opens them,
 verified, restored with a safety copy; and nothing left behind by a backup that is killed."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -151,7 +152,7 @@ def _rewrite_manifest(path: Path) -> None:
     """Make the manifest agree with a tampered file, so that only decryption can notice."""
     manifest = json.loads(backup.manifest_path(path).read_text())
     manifest["size"] = path.stat().st_size
-    manifest["sha256"] = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+    manifest["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
     backup.manifest_path(path).write_text(json.dumps(manifest))
 
 
@@ -214,7 +215,7 @@ def test_a_truncated_plain_backup_fails_verify(sqlite_target: str, tmp_path: Pat
     with pytest.raises(BackupError, match="incomplete"):
         backup.verify_backup(path, Keys())
     _rewrite_manifest(path)
-    with pytest.raises(BackupError, match="damaged|usable"):
+    with pytest.raises(BackupError, match=r"damaged|usable"):
         backup.verify_backup(path, Keys())
 
 
