@@ -2,6 +2,7 @@
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -33,7 +34,7 @@ def _passphrase(*, confirm: bool) -> str:
     """The passphrase from the environment (cron), else typed at the terminal."""
     if passphrase := os.environ.get(PASSPHRASE_ENV):
         return passphrase
-    if not click.get_text_stream("stdin").isatty():
+    if not sys.stdin.isatty():
         raise click.ClickException(
             _("set {env}, or run on a terminal to type the passphrase").format(env=PASSPHRASE_ENV)
         )
