@@ -25,6 +25,10 @@ class Settings:
     default_currency: str = "CNY"
     # A key account with no communication for this many days appears in the follow-up queue.
     quiet_days: int = 30
+    # [backup]: the age public keys `crmtui backup --encrypt` encrypts for, and where backups
+    # go when `--to` is not given (None: beside the database).
+    backup_recipients: tuple[str, ...] = ()
+    backup_dir: str | None = None
 
 
 def default_db_path() -> Path:
@@ -63,7 +67,25 @@ def load_settings(path: Path | None = None) -> Settings:
                 path=path
             )
         )
-    return Settings(default_region=region, default_currency=currency.upper(), quiet_days=quiet_days)
+    backup = data.get("backup", {})
+    recipients = backup.get("recipient", [])
+    recipients = [recipients] if isinstance(recipients, str) else recipients
+    if not isinstance(recipients, list) or not all(isinstance(r, str) for r in recipients):
+        raise ConfigError(
+            _("{path}: [backup] recipient must be an age public key or a list of them").format(
+                path=path
+            )
+        )
+    backup_dir = backup.get("dir")
+    if backup_dir is not None and not isinstance(backup_dir, str):
+        raise ConfigError(_("{path}: [backup] dir must be a path").format(path=path))
+    return Settings(
+        default_region=region,
+        default_currency=currency.upper(),
+        quiet_days=quiet_days,
+        backup_recipients=tuple(recipients),
+        backup_dir=str(Path(backup_dir).expanduser()) if backup_dir else None,
+    )
 
 
 _settings: Settings | None = None

@@ -19,6 +19,8 @@ SUBCOMMANDS = {
     "demo": "crmtui.cli.demo:demo",
     "reindex": "crmtui.cli.reindex:reindex",
     "import": "crmtui.cli.imports:import_group",
+    "backup": "crmtui.cli.backup:backup",
+    "restore": "crmtui.cli.backup:restore",
 }
 
 

@@ -7,7 +7,13 @@ from crmtui.i18n import _
 from crmtui.store.health import check_database
 
 
-@click.command(help=_("Check the database: library version, journal mode, schema, integrity."))
+@click.command(
+    help=_(
+        "Check the database: library version, journal mode, schema, integrity, WAL size, "
+        "file permissions, the newest backup's age and free disk. Exit status 1 on any "
+        "problem, each with its fix."
+    )
+)
 @json_option
 def doctor(as_json: bool) -> None:
     report = check_database(acting_user(), database_target())
@@ -23,6 +29,22 @@ def doctor(as_json: bool) -> None:
             (_("quick check"), report.integrity),
             (_("customers"), str(report.customers)),
         ]
+        if report.file_mode is not None:
+            lines.append((_("file permissions"), report.file_mode))
+        if report.wal_bytes is not None:
+            lines.append((_("WAL size"), _("{n} MiB").format(n=report.wal_bytes >> 20)))
+        lines.append(
+            (
+                _("last backup"),
+                _("none")
+                if report.last_backup is None
+                else _("{days:.1f} days ago ({path})").format(
+                    days=report.last_backup_age_days, path=report.last_backup
+                ),
+            )
+        )
+        if report.free_bytes is not None:
+            lines.append((_("free disk"), _("{n} MiB").format(n=report.free_bytes >> 20)))
         width = max(len(label) for label, _v in lines)
         for label, value in lines:
             click.echo(f"{label.ljust(width)}  {value}")

@@ -8,6 +8,8 @@ never fails half-way with "database is locked".
 """
 
 import contextlib
+import errno
+import fcntl
 import os
 import re
 import uuid
@@ -142,6 +144,7 @@ def _sqlite_database(path: Path) -> APSWDatabase:
             )
         )
     _create_private_file(path)
+    hold_shared_lock(path)
     return APSWDatabase(
         str(path),
         pragmas=[
@@ -170,6 +173,90 @@ def _create_private_file(path: Path) -> None:
         raise DatabaseOpenError(
             _("cannot create database file {path}: {error}").format(path=path, error=exc.strerror)
         ) from exc
+
+
+# Every crmtui process holds a shared lock on the database while it runs, so that a restore,
+# which must replace the database, can tell whether anyone else has it open (it takes the lock
+# exclusively). On SQLite the lock is a BSD lock (flock) on a file beside the database: SQLite's
+# own locks are POSIX record locks, which any close() of the database file in the process drops,
+# and flock locks are apart from them. The kernel drops a flock lock when its process dies, so
+# a lock is never left behind by a crash. One descriptor per database per process: two would
+# conflict with each other.
+_lock_files: dict[Path, int] = {}
+
+
+def lock_file_path(path: Path) -> Path:
+    return path.with_name(path.name + "-lock")
+
+
+def hold_shared_lock(path: Path) -> None:
+    """Take this process's shared lock on the SQLite database at `path` (once a process)."""
+    key = path.resolve()
+    if key in _lock_files:
+        return
+    lock = lock_file_path(key)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise DatabaseOpenError(
+            _("cannot create lock file {path}: {error}").format(path=lock, error=exc.strerror)
+        ) from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise DatabaseOpenError(
+                _(
+                    "{path} is being restored from a backup; try again when that has finished"
+                ).format(path=path)
+            ) from exc
+        raise DatabaseOpenError(
+            _("cannot lock {path}: {error}").format(path=lock, error=exc.strerror)
+        ) from exc
+    _lock_files[key] = fd
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, *, force: bool = False) -> Iterator[bool]:
+    """Hold the database's lock exclusively (no other crmtui process has it open) for the
+    duration; yields False, and holds nothing, when others have it and `force` is set, else
+    raises DatabaseInUseError. This process's own shared lock is given back afterwards."""
+    hold_shared_lock(path)
+    fd = _lock_files[path.resolve()]
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+            raise
+        # Converting a flock lock may drop the shared one first; take it back either way.
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        if not force:
+            raise DatabaseInUseError(str(path)) from None
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+
+
+class DatabaseInUseError(StoreError):
+    """Another crmtui process has the database open."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(
+            _(
+                "another crmtui process has {target} open; quit it first "
+                "(or use --force, which loses what it writes from now on)"
+            ).format(target=redact_url(target))
+        )
+
+
+# The PostgreSQL counterpart of the lock file: a session-level advisory lock, per database and
+# schema, that every crmtui connection holds shared; the server drops it with the session.
+_PG_LOCK_CLASS = 7720152
+PG_LOCK_KEY = f"{_PG_LOCK_CLASS}, hashtext(current_schema())"
 
 
 class _PsycopgAdapter(peewee.Psycopg3Adapter):
@@ -217,6 +304,20 @@ class _PsycopgAdapter(peewee.Psycopg3Adapter):
 class PostgresqlDatabase(peewee.PostgresqlDatabase):
     # Peewee picks its psycopg2 adapter when its module holds no psycopg: both are this one.
     psycopg2_adapter = psycopg3_adapter = _PsycopgAdapter
+
+    def _initialize_connection(self, conn: Any) -> None:
+        super()._initialize_connection(conn)
+        # Non-blocking: a connection made while a restore runs is refused rather than left
+        # waiting, as on SQLite.
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT pg_try_advisory_lock_shared({PG_LOCK_KEY})")
+            locked = cursor.fetchone()[0]
+        conn.commit()
+        if not locked:
+            conn.close()
+            raise DatabaseOpenError(
+                _("the database is being restored from a backup; try again when that has finished")
+            )
 
 
 def _postgres_database(url: str) -> peewee.PostgresqlDatabase:

@@ -1,9 +1,16 @@
-"""What `crmtui doctor` reports: library version, journal mode, schema version, integrity."""
+"""What `crmtui doctor` reports: library version, journal mode, schema version, integrity,
+and what puts the data at risk: the WAL's size, the newest backup's age, free disk, the
+database file's permissions. Each problem names its fix."""
 
+import shutil
+import stat
 from dataclasses import dataclass
+from pathlib import Path
 
 import apsw
+import peewee
 
+from crmtui.store import backup
 from crmtui.store import models as m
 from crmtui.store.db import MIN_SQLITE, SchemaVersion, current_database, is_postgres, redact_url
 from crmtui.store.permissions import DATABASE_CHECK, authorize
@@ -20,6 +27,11 @@ class HealthReport:
     integrity: str  # "ok", or what the check found
     customers: int
     problems: tuple[str, ...]
+    wal_bytes: int | None = None  # SQLite only
+    last_backup: str | None = None  # path of the newest backup, None when there is none
+    last_backup_age_days: float | None = None
+    free_bytes: int | None = None  # on the disk the backups go to
+    file_mode: str | None = None  # SQLite: the database file's permissions, e.g. "0600"
 
     @property
     def healthy(self) -> bool:
@@ -53,6 +65,10 @@ def check_database(actor: Actor, target: str) -> HealthReport:
             problems.append(f"SQLite {library} is older than {'.'.join(map(str, MIN_SQLITE))}")
     if integrity != "ok":
         problems.append(f"integrity check failed: {integrity}")
+    # The open database's own name: `target` is for showing (and may be written otherwise).
+    risks = _risks(
+        target if is_postgres(db) else db.database, postgres=is_postgres(db), problems=problems
+    )
     row = SchemaVersion.select().first()
     return HealthReport(
         backend=backend,
@@ -63,4 +79,59 @@ def check_database(actor: Actor, target: str) -> HealthReport:
         integrity=integrity,
         customers=m.Customer.select().count(),
         problems=tuple(problems),
+        **risks,
     )
+
+
+# A WAL past this size (and past a quarter of the database) means checkpoints are held back.
+WAL_LIMIT = 64 << 20
+
+
+def _risks(target: str, *, postgres: bool, problems: list[str]) -> dict[str, object]:
+    found: dict[str, object] = {}
+    database = None if postgres else Path(target).expanduser()
+    db_size = 0
+    if database is not None and database.exists():
+        db_size = database.stat().st_size
+        mode = stat.S_IMODE(database.stat().st_mode)
+        found["file_mode"] = f"{mode:04o}"
+        if mode & 0o077:
+            problems.append(
+                f"{database} can be read by others (mode {mode:04o}); fix: chmod 600 {database}"
+            )
+        wal = database.with_name(database.name + "-wal")
+        found["wal_bytes"] = wal_size = wal.stat().st_size if wal.exists() else 0
+        if wal_size > WAL_LIMIT and wal_size > db_size // 4:
+            problems.append(
+                f"the WAL is {wal_size >> 20} MiB: a session open for long holds checkpoints "
+                "back; fix: quit crmtui sessions left open, and it shrinks at the next checkpoint"
+            )
+    directory = backup.default_backup_dir(target)
+    newest = backup.newest_backup(target, directory)
+    if newest is not None:
+        found["last_backup"] = newest.path
+        found["last_backup_age_days"] = round(newest.age.total_seconds() / 86400, 2)
+    if newest is None or newest.age > backup.STALE_AFTER:
+        # A new database has nothing at risk yet: the clock starts with its first customer.
+        try:
+            first = m.Customer.select(m.Customer.created_at).order_by(m.Customer.created_at).first()
+            at_risk = first is not None and (m.utcnow() - first.created_at) > backup.STALE_AFTER
+        except peewee.DatabaseError:  # damaged: the integrity check says so; a backup won't help
+            at_risk = False
+        if at_risk or newest is not None:
+            when = (
+                "no backup"
+                if newest is None
+                else f"the newest backup is {newest.age.days} days old"
+            )
+            problems.append(f"{when} in {directory}; fix: run crmtui backup (nightly, from cron)")
+    probe = directory if directory.exists() else (database.parent if database else Path.home())
+    with_room = shutil.disk_usage(probe).free if probe.exists() else None
+    if with_room is not None:
+        found["free_bytes"] = with_room
+        if with_room < db_size + (64 << 20):
+            problems.append(
+                f"{with_room >> 20} MiB free on {probe}: a backup of the database would not fit; "
+                "fix: free space, or back up elsewhere with --to"
+            )
+    return found

@@ -21,13 +21,18 @@ DEMO_LOAD = "demo.load"
 DATABASE_CHECK = "database.check"
 SEARCH_REBUILD = "search.rebuild"
 VIEW_KEEP = "view.keep"
+DATABASE_BACKUP = "database.backup"
+DATABASE_RESTORE = "database.restore"
 
 # VIEW_KEEP goes with every role that reads customers: a user's own table views change no data.
 _READS = frozenset({CUSTOMER_READ, HISTORY_READ, FOLLOWUP_READ, FIELD_READ, USER_READ, VIEW_KEEP})
 _WRITES = frozenset({CUSTOMER_WRITE, HISTORY_WRITE, FOLLOWUP_WRITE})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": _READS | _WRITES | {FIELD_ADMIN, DEMO_LOAD, DATABASE_CHECK, SEARCH_REBUILD},
+    # A backup holds every customer, unmasked, and a restore replaces all data: admins only.
+    "admin": _READS
+    | _WRITES
+    | {FIELD_ADMIN, DEMO_LOAD, DATABASE_CHECK, SEARCH_REBUILD, DATABASE_BACKUP, DATABASE_RESTORE},
     "manager": _READS | _WRITES | {DATABASE_CHECK},
     "sales": _READS | _WRITES,
     "marketing": frozenset({CUSTOMER_READ, FIELD_READ, USER_READ, VIEW_KEEP}),
@@ -48,6 +53,8 @@ _DESCRIPTIONS = {
     VIEW_KEEP: _("keep table views"),
     DATABASE_CHECK: _("check the database"),
     SEARCH_REBUILD: _("rebuild the search index"),
+    DATABASE_BACKUP: _("back up the database"),
+    DATABASE_RESTORE: _("restore the database from a backup"),
 }
 
 

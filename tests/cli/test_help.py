@@ -42,6 +42,7 @@ def test_the_expected_commands_exist() -> None:
         "customer add", "customer list", "customer show", "customer edit", "customer delete",
         "customer history", "followup add", "followup list", "followup done", "followup snooze",
         "field add", "field list", "field remove", "demo", "doctor",
+        "backup", "backup keygen", "backup verify", "backup list", "restore",
     ]:  # fmt: skip
         assert expected in names
 

@@ -70,3 +70,40 @@ def test_only_admins_and_managers_check_the_database(sqlite_target: str, role: s
     with pytest.raises(PermissionDeniedError, match="someone may not check the database"):
         health.check_database(Actor(1, "someone", role), sqlite_target)
     assert health.check_database(Actor(1, "boss", "manager"), sqlite_target).healthy
+
+
+def test_doctor_names_the_risks_and_their_fixes(
+    sqlite_target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import datetime as dt
+    import json
+
+    from crmtui.store import backup
+
+    store_db.open_database(sqlite_target)
+    actor = users.local_actor()
+    customers.add_customer(actor, {"name": "Alice"})
+    report = health.check_database(actor, sqlite_target)
+    assert report.healthy, report.problems  # a new database has nothing at risk yet
+    assert (report.file_mode, report.last_backup) == ("0600", None)
+    assert report.wal_bytes is not None and report.free_bytes
+
+    # A month of work and no backup.
+    later = m.utcnow() + dt.timedelta(days=30)
+    monkeypatch.setattr(m, "utcnow", lambda: later)
+    [problem] = health.check_database(actor, sqlite_target).problems
+    assert "no backup" in problem and "fix: run crmtui backup" in problem
+
+    made = Path(backup.create_backup(actor, sqlite_target).path)
+    report = health.check_database(actor, sqlite_target)
+    assert report.healthy and report.last_backup == str(made)
+    manifest = json.loads(backup.manifest_path(made).read_text())
+    manifest["created_at"] = (dt.datetime.now(dt.UTC) - dt.timedelta(days=8)).isoformat()
+    backup.manifest_path(made).write_text(json.dumps(manifest))
+    [problem] = health.check_database(actor, sqlite_target).problems
+    assert "8 days old" in problem
+
+    backup.create_backup(actor, sqlite_target)
+    os.chmod(sqlite_target, 0o644)
+    [problem] = health.check_database(actor, sqlite_target).problems
+    assert "chmod 600" in problem
