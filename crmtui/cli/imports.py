@@ -45,6 +45,8 @@ def _rows(table: Table, plan: ColumnPlan) -> Iterator[SourceRow]:
         values: dict[str, object] = dict(mapped.fields)
         if mapped.custom:
             values["custom"] = mapped.custom
+        if mapped.contact:
+            values["contact"] = mapped.contact
         yield SourceRow(
             mapped.line,
             values,

@@ -29,7 +29,7 @@ from itertools import islice
 from typing import IO, Any
 
 from crmtui.i18n import _
-from crmtui.store import customers, followups, records, search, timeline
+from crmtui.store import customers, fields, followups, records, search, timeline
 from crmtui.store import models as m
 from crmtui.store.bulk import Writer, new_row
 from crmtui.store.changes import restore_change
@@ -103,6 +103,8 @@ class _Staged:
     prepared: customers.Prepared
     key: Key | None
     match: int | None  # the saved customer it matched when cleaned
+    # The row's contact person (联系人 and the like), cleaned; None when the row names none.
+    contact: dict[str, object] | None = None
 
 
 @dataclass
@@ -147,6 +149,21 @@ def _keep_as_typed(prepared: customers.Prepared, typed: Mapping[str, object]) ->
             prepared.columns[raw] = clean_text(typed[raw], max_length=length)
 
 
+def _clean_contact(values: object, problems: list[FieldProblem]) -> dict[str, object] | None:
+    """A row's contact person as the contact form cleans it (None when the row names none);
+    its problems are added to `problems`, each naming its `contact.` column."""
+    if not isinstance(values, Mapping):
+        return None
+    given = {name: value for name, value in values.items() if str(value).strip()}
+    if not given:
+        return None
+    try:
+        return fields.clean_fields(timeline.CONTACT.fields, given, partial=False)
+    except ValidationError as exc:
+        problems.extend(FieldProblem(f"contact.{p.field}", p.reason) for p in exc.problems)
+        return None
+
+
 def _key_of(columns: Mapping[str, object], key: str | None) -> Key | None:
     if key is None:
         return None
@@ -182,12 +199,13 @@ def _clean(
 ) -> list[_Staged]:
     """Clean a chunk of rows; reject the bad ones; stage the rest with the customer they
     match, if any."""
-    cleaned: list[tuple[SourceRow, customers.Prepared, Key | None]] = []
+    cleaned: list[tuple[SourceRow, customers.Prepared, Key | None, dict | None]] = []
     for row in rows:
         problems = list(row.problems)
         prepared = None
         values = present_values(row.values)
         typed = {raw: values.pop(raw) for raw in AS_TYPED if raw in values}
+        contact = _clean_contact(values.pop("contact", None), problems)
         try:
             prepared = customers.prepare(values, partial=True)
             _keep_as_typed(prepared, typed)
@@ -197,10 +215,10 @@ def _clean(
             counts.rejected += 1
             reject_row(row, problems, reject)
             continue
-        cleaned.append((row, prepared, _key_of(prepared.columns, key)))
-    saved = _matches(key, (k for _row, _prepared, k in cleaned if k is not None))
+        cleaned.append((row, prepared, _key_of(prepared.columns, key), contact))
+    saved = _matches(key, (k for _row, _prepared, k, _contact in cleaned if k is not None))
     staged: list[_Staged] = []
-    for row, prepared, row_key in cleaned:
+    for row, prepared, row_key, contact in cleaned:
         problem = None
         match = saved.get(row_key) if row_key is not None else None
         if row_key is not None and row_key in counts.seen:
@@ -221,7 +239,7 @@ def _clean(
             continue
         if row_key is not None:
             counts.seen[row_key] = row.line
-        staged.append(_Staged(row.line, prepared, row_key, match))
+        staged.append(_Staged(row.line, prepared, row_key, match, contact))
     return staged
 
 
@@ -296,6 +314,14 @@ def _create(actor: Actor, writer: Writer, staged: Sequence[_Staged], batch: int)
         for tag in item.prepared.tags or ()
     ]
     writer.insert(m.CustomerTag, tags)
+    writer.insert(
+        m.Contact,
+        [
+            new_row(m.Contact, {**item.contact, "customer": customer_id, "primary": True}, now)
+            for item, customer_id in zip(staged, ids, strict=True)
+            if item.contact is not None
+        ],
+    )
     search.index_new(
         [
             search.document(
@@ -304,11 +330,30 @@ def _create(actor: Actor, writer: Writer, staged: Sequence[_Staged], batch: int)
                 company=row["company"],
                 email=row["email"],
                 notes=row["notes"],
-                phones=[row["phone"], row["alt_phone"]],
+                phones=[row["phone"], row["alt_phone"], *_contact_of(item, "phone")],
+                contact_names=_contact_of(item, "name"),
             )
-            for row, customer_id in zip(rows, ids, strict=True)
+            for row, item, customer_id in zip(rows, staged, ids, strict=True)
         ]
     )
+
+
+def _contact_of(item: _Staged, column: str) -> list[str]:
+    return [str(item.contact[column])] if item.contact and item.contact.get(column) else []
+
+
+def _add_contact(actor: Actor, customer_id: int, contact: Mapping[str, object] | None) -> None:
+    """An updated customer gets the row's contact unless it has one of that name already."""
+    if contact is None:
+        return
+    named = m.Contact.select().where(
+        (m.Contact.customer == customer_id) & (m.Contact.name == contact["name"])
+    )
+    if not named.exists():
+        typed = {**contact, "phone": contact.get("phone_raw") or contact.get("phone", "")}
+        typed["email"] = contact.get("email_raw") or contact.get("email", "")
+        values = {k: v for k, v in typed.items() if k in timeline.CONTACT.fields}
+        timeline.add_record(actor, timeline.CONTACT, customer_id, values)
 
 
 def _write(
@@ -346,6 +391,7 @@ def _write(
                     counts.skipped += 1
                 else:
                     customers.apply_update(actor, match, item.prepared, None, batch=batch.id)
+                    _add_contact(actor, match, item.contact)
                     counts.updated += 1
             missing_name = next((i for i in new if "name" not in i.prepared.columns), None)
             if missing_name is not None:  # it matched when cleaned, and that customer is gone

@@ -373,3 +373,28 @@ def test_a_reject_file_opens_in_excel_and_fixed_imports_again(crm: Run, tmp_path
     )
     imported(crm, tmp_path / "fixed.csv")
     assert [c["name"] for c in customers(crm)] == ["李娜"]
+
+
+def test_a_contact_column_becomes_the_customers_contact_person(
+    crm: Run, snapshot: Snapshot, tmp_path: Path
+) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "客户名称,联系人,联系人电话\n上海华信科技,王经理,139 0000 2222\n北方重工,,\n",
+        encoding="utf-8",
+    )
+    imported(crm, path)
+    [contact] = snapshot()["contact"]  # the second customer names none
+    assert {"王经理", "+8613900002222", "139 0000 2222"} <= set(contact)
+    found = crm("customer", "list", "--search", "王经理", "--json")
+    assert [c["name"] for c in json.loads(found.stdout)] == ["上海华信科技"]
+
+
+def test_a_bad_contact_phone_rejects_the_row_naming_its_column(
+    crm: Run, snapshot: Snapshot, tmp_path: Path
+) -> None:
+    path = tmp_path / "accounts.csv"
+    path.write_text("客户名称,联系人,联系人电话\n上海华信科技,王经理,12\n", encoding="utf-8")
+    refused(crm, snapshot, path)
+    rejects = (tmp_path / "accounts.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rejects[1].startswith("2,联系人电话,'12' is not a valid phone number")
