@@ -40,7 +40,14 @@ LATER = (
 )
 # Not needed until the first screen is painted (the header's count of overdue follow-ups), nor
 # unless there is a config file.
-AFTER_FIRST_PAINT = ("crmtui.store.followups", "crmtui.store.queue", "tomllib")
+# crmtui.store.record_types: the values of a customer's records and history, made when first
+# used (the follow-ups' for that count).
+AFTER_FIRST_PAINT = (
+    "crmtui.store.followups",
+    "crmtui.store.queue",
+    "crmtui.store.record_types",
+    "tomllib",
+)
 
 
 PRELUDE = "import json, sys\ndef print_modules(*_):\n    print(json.dumps(sorted(sys.modules)))\n"
@@ -131,3 +138,13 @@ def test_peewee_imported_before_crmtui_is_left_alone(first: str) -> None:
     code = f"import {first}\nimport crmtui.store.db, peewee\n"
     code += "assert peewee.psycopg is sys.modules['psycopg']\nprint_modules()"
     assert "psycopg" in _modules(code)
+
+
+def test_the_record_values_come_through_the_types_module() -> None:
+    """`crmtui.store.types` hands out the values it makes on first use as its own."""
+    from crmtui.store import record_types, types
+
+    assert types.HistoryEntry is record_types.HistoryEntry
+    assert {name for name in types.__all__ if not hasattr(record_types, name)} <= set(vars(types))
+    with pytest.raises(AttributeError):
+        types.NoSuchValue  # noqa: B018

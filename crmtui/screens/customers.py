@@ -13,6 +13,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Header, Input, Static
@@ -114,11 +115,8 @@ class CustomersScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(
-            placeholder=_("Search name, company, phone, email…"),
-            compact=True,
-            id="search",
-        )
+        # The search line (`/`) is mounted when first wanted, above the status line: hidden
+        # until then, it would only add to the time before the first paint (about 2% of it).
         yield Static(id="table-status", markup=False)
         yield CustomerTable(self.actor, hidden=self._remembered_hidden(), id="customer-table")
         yield Static(empty_database_message(self.command), id="empty-message")
@@ -136,6 +134,26 @@ class CustomersScreen(Screen[None]):
     @property
     def table(self) -> CustomerTable:
         return self.query_one(CustomerTable)
+
+    def _search_line(self, value: str | None = None) -> Input:
+        """The search line, mounted now if it is not yet (see `compose`); `value` replaces
+        what it holds."""
+        try:
+            search = self.query_one("#search", Input)
+        except NoMatches:
+            pass
+        else:
+            if value is not None:
+                search.value = value
+            return search
+        search = Input(
+            value or "",
+            placeholder=_("Search name, company, phone, email…"),
+            compact=True,
+            id="search",
+        )
+        self.mount(search, before=self.query_one("#table-status"))
+        return search
 
     # --- What the table shows ---------------------------------------------------------------
 
@@ -177,7 +195,7 @@ class CustomersScreen(Screen[None]):
     # --- Search ------------------------------------------------------------------------------
 
     def action_search(self) -> None:
-        search = self.query_one("#search", Input)
+        search = self._search_line()
         self.add_class("-searching")
         # Once shown: focused while hidden, the terminal cursor (where an input method puts
         # its candidates) stays at the top left until the first key.
@@ -192,7 +210,7 @@ class CustomersScreen(Screen[None]):
 
     def _apply_search(self) -> None:
         self._search_timer = None
-        term = self.query_one("#search", Input).value
+        term = self.query_one("#search", Input).value  # mounted: it sent the change
         self.table.set_query(replace(self.table.query, search=term))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -209,7 +227,7 @@ class CustomersScreen(Screen[None]):
         if self._search_timer is not None:
             self._search_timer.stop()
             self._search_timer = None
-        self.query_one("#search", Input).value = ""
+        self._search_line("")
         self.table.set_query(replace(self.table.query, search=""))
         self._close_search()
 
@@ -285,7 +303,7 @@ class CustomersScreen(Screen[None]):
                 return True
             elif request.view is not None:
                 self._view = request.view
-                self.query_one("#search", Input).value = request.view.query.search
+                self._search_line(request.view.query.search)
                 self._set_hidden(frozenset(request.view.hidden))
                 table.set_query(request.view.query)
         except StoreError as error:

@@ -408,6 +408,12 @@ def _upgrade(
 ) -> int:
     """Bring the schema to `target`; return the version the database had before."""
     sqlite = not isinstance(db, peewee.PostgresqlDatabase)
+    if sqlite and _sqlite_is_current(db, models, target):
+        # Nothing to make or upgrade, as on nearly every start: no write transaction, which
+        # would wait for another writer's lock, and no SQL built for every table (about 5 ms
+        # of the way to the first screen). PostgreSQL always goes the long way: opening it
+        # also makes the search's GIN indexes left for after a bulk load.
+        return target
     if sqlite:
         # SQLite changes a column by rebuilding its table, dropping the old one; with foreign
         # keys on, that drop cascade-deletes every dependent row (a customer's purchases,
@@ -419,6 +425,24 @@ def _upgrade(
     finally:
         if sqlite:
             db.pragma("foreign_keys", 1)
+
+
+def _sqlite_is_current(db: peewee.Database, models: list[type[peewee.Model]], target: int) -> bool:
+    """Whether the SQLite database has schema version `target` and everything `create_tables`
+    would make for `models` (each table and index by name, the search's own objects too)."""
+    from crmtui.store import search  # search builds on this module
+
+    present = {name for (name,) in db.execute_sql("SELECT name FROM sqlite_master")}
+    if SchemaVersion._meta.table_name not in present:
+        return False
+    row = db.execute_sql(f"SELECT version FROM {SchemaVersion._meta.table_name} LIMIT 1").fetchone()
+    if row is None or row[0] != target:
+        return False
+    wanted = set(search.SQLITE_OBJECTS)
+    for model in models:
+        wanted.add(model._meta.table_name)
+        wanted.update(index._name for index in model._meta.fields_to_index())
+    return wanted <= present
 
 
 def _upgrade_in_transaction(

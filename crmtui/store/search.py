@@ -96,6 +96,8 @@ _SQLITE_DDL = (
     "CREATE TRIGGER IF NOT EXISTS search_doc_deleted AFTER DELETE ON search_doc BEGIN "
     "DELETE FROM search_fts WHERE rowid = old.sort_key; END",
 )
+# What `_SQLITE_DDL` makes, by name (opening a database checks they are there).
+SQLITE_OBJECTS = ("search_fts", "search_doc_deleted")
 _SQLITE_DROP = ("DROP TRIGGER IF EXISTS search_doc_deleted", "DROP TABLE IF EXISTS search_fts")
 # Every one- to three-character gram of the document's words, which `normalize` separates by a
 # space or a newline (GIN drops repeated grams). Written as one set-returning SELECT: a version

@@ -1,9 +1,53 @@
-"""The plain, frozen values the store returns. Screens and commands never see Peewee rows."""
+"""The plain, frozen values the store returns. Screens and commands never see Peewee rows.
+
+The values of a customer's records and history (`Contact` … `HistoryEntry`) are defined in
+`record_types` and imported from here like the others, but only made when first asked for:
+the first screen shows none of them, and each frozen dataclass costs about a millisecond to
+make (its methods are compiled from generated source), on the way to the first paint.
+"""
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crmtui.store.record_types import (
+        Communication,
+        Contact,
+        Feedback,
+        FollowUp,
+        HistoryEntry,
+        Purchase,
+        ServiceItem,
+    )
+
+__all__ = [
+    "Actor",
+    "Communication",
+    "Contact",
+    "CustomFieldDef",
+    "Customer",
+    "CustomerQuery",
+    "Feedback",
+    "FollowUp",
+    "HistoryEntry",
+    "Page",
+    "Purchase",
+    "ServiceItem",
+    "User",
+]
+_RECORD_TYPES = frozenset(
+    {"Communication", "Contact", "Feedback", "FollowUp", "HistoryEntry", "Purchase", "ServiceItem"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """`Contact` … `HistoryEntry`, from `record_types` when first asked for (see above)."""
+    if name in _RECORD_TYPES:
+        from crmtui.store import record_types
+
+        return getattr(record_types, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -74,110 +118,6 @@ class Customer:
     last_contact_at: dt.datetime | None = None
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
-class Contact:
-    id: int
-    version: int
-    customer_id: int
-    name: str
-    title: str
-    phone: str
-    phone_raw: str
-    phone_display: str
-    email: str
-    email_raw: str
-    primary: bool
-    notes: str
-
-
-@dataclass(frozen=True)
-class Purchase:
-    id: int
-    version: int
-    customer_id: int
-    date: dt.date
-    product: str
-    category: str
-    quantity: Decimal
-    amount: Decimal
-    currency: str
-    status: str
-    notes: str
-
-
-@dataclass(frozen=True)
-class Communication:
-    id: int
-    version: int
-    customer_id: int
-    at: dt.datetime
-    channel: str
-    user_id: int | None
-    contact_id: int | None
-    summary: str
-    outcome: str
-
-
-@dataclass(frozen=True)
-class ServiceItem:
-    id: int
-    version: int
-    customer_id: int
-    kind: str
-    title: str
-    opened_on: dt.date
-    due_on: dt.date | None
-    resolved_on: dt.date | None
-    status: str
-    assignee_id: int | None
-    notes: str
-
-
-@dataclass(frozen=True)
-class Feedback:
-    id: int
-    version: int
-    customer_id: int
-    date: dt.date
-    channel: str
-    score: int
-    kind: str
-    comment: str
-
-
-@dataclass(frozen=True)
-class FollowUp:
-    id: int
-    version: int
-    customer_id: int
-    title: str
-    due_at: dt.datetime
-    priority: str
-    assignee_id: int | None
-    status: str
-    recurrence: str
-    snoozed_until: dt.datetime | None
-    done_at: dt.datetime | None
-    outcome: str
-    notes: str
-    customer_name: str = ""
-    assignee: str = ""
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    id: int
-    at: dt.datetime
-    user_name: str
-    entity: str
-    entity_id: int
-    customer_id: int | None
-    action: str
-    field: str | None
-    old_value: str | None
-    new_value: str | None
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,31 @@ def test_write_transactions_take_the_write_lock_up_front(tmp_path: Path) -> None
         other.close()
 
 
+def test_an_up_to_date_sqlite_database_opens_without_the_write_lock(tmp_path: Path) -> None:
+    """Reopening a current database writes nothing: it opens while someone else writes."""
+    path = tmp_path / "crm.db"
+    store_db.open_database(str(path))
+    store_db.close_database()
+    other = apsw.Connection(str(path))
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        store_db.open_database(str(path))  # with the lock needed: BusyError after 10 s
+        assert [row.version for row in store_db.SchemaVersion.select()] == [store_db.SCHEMA_VERSION]
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+def test_a_missing_index_is_made_again_on_opening(tmp_path: Path) -> None:
+    """Only a database with every table and index of the models skips making them."""
+    path = tmp_path / "crm.db"
+    store_db.open_database(str(path))
+    store_db.current_database().execute_sql("DROP INDEX customer_company")
+    store_db.close_database()
+    database = store_db.open_database(str(path))
+    assert "customer_company" in {index.name for index in database.get_indexes("customer")}
+
+
 def refused(target: str, *words: str) -> DatabaseOpenError:
     with pytest.raises(DatabaseOpenError) as caught:
         store_db.open_database(target)
