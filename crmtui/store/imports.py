@@ -342,18 +342,22 @@ def _contact_of(item: _Staged, column: str) -> list[str]:
     return [str(item.contact[column])] if item.contact and item.contact.get(column) else []
 
 
-def _add_contact(actor: Actor, customer_id: int, contact: Mapping[str, object] | None) -> None:
-    """An updated customer gets the row's contact unless it has one of that name already."""
+def _add_contact(
+    actor: Actor, customer_id: int, contact: Mapping[str, object] | None, batch: int
+) -> None:
+    """An updated customer gets the row's contact unless it has one of that name already;
+    its "create" history row names the batch, so that an undo takes it back."""
     if contact is None:
         return
-    named = m.Contact.select().where(
-        (m.Contact.customer == customer_id) & (m.Contact.name == contact["name"])
+    contacts = m.Contact.select(m.Contact.name).where(m.Contact.customer == customer_id)
+    names = {name for (name,) in contacts.tuples()}
+    if contact["name"] in names:
+        return
+    row = m.Contact.create(**contact, customer=customer_id, primary=not names)
+    records.record_history(
+        actor, timeline.CONTACT.entity, row.id, customer_id, "create", batch=batch
     )
-    if not named.exists():
-        typed = {**contact, "phone": contact.get("phone_raw") or contact.get("phone", "")}
-        typed["email"] = contact.get("email_raw") or contact.get("email", "")
-        values = {k: v for k, v in typed.items() if k in timeline.CONTACT.fields}
-        timeline.add_record(actor, timeline.CONTACT, customer_id, values)
+    search.index_customer(customer_id)
 
 
 def _write(
@@ -391,7 +395,7 @@ def _write(
                     counts.skipped += 1
                 else:
                     customers.apply_update(actor, match, item.prepared, None, batch=batch.id)
-                    _add_contact(actor, match, item.contact)
+                    _add_contact(actor, match, item.contact, batch.id)
                     counts.updated += 1
             missing_name = next((i for i in new if "name" not in i.prepared.columns), None)
             if missing_name is not None:  # it matched when cleaned, and that customer is gone
@@ -493,6 +497,7 @@ _ENTITIES: dict[str, records.Entity[Any]] = {
     entity.name: entity
     for entity in (
         customers.ENTITY,
+        timeline.CONTACT.entity,  # a contact person a row gave a customer it updated
         timeline.PURCHASE.entity,
         timeline.COMMUNICATION.entity,
         followups.ENTITY,
@@ -529,6 +534,9 @@ def undo_import(actor: Actor, batch_id: int) -> UndoSummary:
                     kept.append(_changed_since(entity, row))
                     continue
                 records.delete(actor, entity, row.id, 1)
+                if entity is timeline.CONTACT.entity:
+                    search.index_customer(row.__data__["customer"])  # its name is searched
+                    continue  # part of updating the customer, not a record of the batch's kind
                 removed += 1
                 if entity is timeline.COMMUNICATION.entity:
                     contacted.add(row.__data__["customer"])

@@ -398,3 +398,24 @@ def test_a_bad_contact_phone_rejects_the_row_naming_its_column(
     refused(crm, snapshot, path)
     rejects = (tmp_path / "accounts.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
     assert rejects[1].startswith("2,联系人电话,'12' is not a valid phone number")
+
+
+def test_a_contact_given_to_an_updated_customer_goes_with_an_undo(
+    crm: Run, snapshot: Snapshot, tmp_path: Path
+) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text("客户名称,邮箱\n上海华信科技,hx@example.com\n", encoding="utf-8")
+    imported(crm, first)
+    again = tmp_path / "again.csv"
+    again.write_text("客户名称,邮箱,联系人\n上海华信科技,hx@example.com,王经理\n", encoding="utf-8")
+    batch = imported(crm, again, "--key", "email", "--on-duplicate", "update")["batch"]
+    assert imported(crm, again, "--key", "email", "--on-duplicate", "update")["updated"] == 1
+    [contact] = snapshot()["contact"]  # the second import found it there already
+    assert "王经理" in contact
+    found = crm("customer", "list", "--search", "王经理", "--json")
+    assert [c["name"] for c in json.loads(found.stdout)] == ["上海华信科技"]
+
+    assert crm("import", "undo", str(batch)).exit_code == 0
+    assert snapshot()["contact"] == []
+    found = crm("customer", "list", "--search", "王经理", "--json")
+    assert json.loads(found.stdout) == []
