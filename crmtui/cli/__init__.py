@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "import": "crmtui.cli.imports:import_group",
     "backup": "crmtui.cli.backup:backup",
     "restore": "crmtui.cli.backup:restore",
+    "audit": "crmtui.cli.audit:audit_group",
 }
 
 

@@ -225,7 +225,7 @@ def list_(
 @click.argument("customer_id", type=int)
 @json_option
 def show(customer_id: int, as_json: bool) -> None:
-    found = customers.get_customer(acting_user(), customer_id)
+    found = customers.open_customer(acting_user(), customer_id)
     if as_json:
         echo_json(found)
     else:

@@ -288,13 +288,15 @@ class CustomerDetailScreen(Screen[None]):
         )
 
     def on_mount(self) -> None:
-        if self.show_customer():
+        if self.show_customer(opening=True):
             self.query_one(OverviewPane).query_one(VerticalScroll).focus()
 
-    def show_customer(self) -> bool:
-        """Read the customer again and show it; False (and back) if it is gone."""
+    def show_customer(self, *, opening: bool = False) -> bool:
+        """Read the customer again and show it; False (and back) if it is gone. `opening`:
+        the user has just opened it (a view the audit log records), not a refresh."""
+        read = customers.open_customer if opening else customers.get_customer
         try:
-            self.customer = customers.get_customer(self.actor, self.customer_id)
+            self.customer = read(self.actor, self.customer_id)
         except StoreError as exc:
             self.notify(str(exc), severity="error")
             self.dismiss(None)

@@ -9,7 +9,7 @@ import peewee
 
 from crmtui.config import current_settings
 from crmtui.i18n import _
-from crmtui.store import custom_fields, records, search, vocabulary
+from crmtui.store import audit, custom_fields, records, search, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store.db import current_database, write_transaction
@@ -201,6 +201,14 @@ def add_customer(actor: Actor, values: Mapping[str, object]) -> Customer:
 def get_customer(actor: Actor, customer_id: int) -> Customer:
     authorize(actor, CUSTOMER_READ)
     return _views([records.get_row(ENTITY, customer_id).__data__])[0]
+
+
+def open_customer(actor: Actor, customer_id: int) -> Customer:
+    """`get_customer` for a person looking at the customer (its detail screen, `customer
+    show`): the view is recorded in the audit log."""
+    found = get_customer(actor, customer_id)
+    audit.record(actor, "customer.view", target=f"customer:{customer_id}", customer_id=customer_id)
+    return found
 
 
 def update_customer(

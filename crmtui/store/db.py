@@ -431,6 +431,7 @@ def _sqlite_is_current(db: peewee.Database, models: list[type[peewee.Model]], ta
     """Whether the SQLite database has schema version `target` and everything `create_tables`
     would make for `models` (each table and index by name, the search's own objects too)."""
     from crmtui.store import search  # search builds on this module
+    from crmtui.store.models import AUDIT_SQLITE_OBJECTS  # the models build on this module
 
     present = {name for (name,) in db.execute_sql("SELECT name FROM sqlite_master")}
     if SchemaVersion._meta.table_name not in present:
@@ -438,11 +439,26 @@ def _sqlite_is_current(db: peewee.Database, models: list[type[peewee.Model]], ta
     row = db.execute_sql(f"SELECT version FROM {SchemaVersion._meta.table_name} LIMIT 1").fetchone()
     if row is None or row[0] != target:
         return False
-    wanted = set(search.SQLITE_OBJECTS)
+    wanted = {*search.SQLITE_OBJECTS, *AUDIT_SQLITE_OBJECTS}
     for model in models:
         wanted.add(model._meta.table_name)
         wanted.update(index._name for index in model._meta.fields_to_index())
     return wanted <= present
+
+
+def _create_missing_tables(db: peewee.Database, models: list[type[peewee.Model]]) -> None:
+    """Make the tables PostgreSQL lacks, and what a present table's model keeps beside it.
+
+    Not `create_tables(safe=True)` for all: its CREATE INDEX IF NOT EXISTS takes a SHARE lock on
+    each table even when the index exists, held until commit. On every start that stalled all
+    writers, and taken table after table it deadlocked with a writer holding some of them.
+    """
+    present = set(db.get_tables())
+    db.create_tables([model for model in models if model._meta.table_name not in present])
+    for model in models:
+        complete = getattr(model, "complete_table", None)
+        if complete is not None and model._meta.table_name in present:
+            complete()
 
 
 def _upgrade_in_transaction(
@@ -489,6 +505,9 @@ def _upgrade_in_transaction(
             )
         # Tables added to the models while the schema version stayed put (before a release)
         # are made here; existing tables are left as they are.
-        db.create_tables(models, safe=True)
+        if isinstance(db, peewee.PostgresqlDatabase):
+            _create_missing_tables(db, models)
+        else:
+            db.create_tables(models, safe=True)
         SchemaVersion.update(version=target).execute()
         return found

@@ -271,6 +271,91 @@ class ImportBatch(BaseModel):
     undone_at = DateTimeField(null=True)
 
 
+# Refusing changes to written audit rows is the database's job, so that no code path of ours
+# (nor a slip in one) can rewrite the record of what was done.
+_AUDIT_TRIGGERS = {
+    "sqlite": tuple(
+        f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb} BEFORE {verb.upper()} ON audit_log "
+        f"BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+        for verb in ("update", "delete")
+    ),
+    "postgres": (
+        "CREATE OR REPLACE FUNCTION crmtui_audit_append_only() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
+        "CREATE OR REPLACE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE OR TRUNCATE "
+        "ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION crmtui_audit_append_only()",
+    ),
+}
+AUDIT_HEAD_ID = 1  # the head's one row
+AUDIT_GENESIS = "0" * 64  # the "previous hash" of the first row
+# What `_AUDIT_TRIGGERS` makes on SQLite, by name (opening a database checks they are there).
+AUDIT_SQLITE_OBJECTS = ("audit_log_no_update", "audit_log_no_delete")
+
+
+class AuditEntry(BaseModel):
+    """One act: who did what to which record, from where, and with what result.
+
+    Rows are hash-chained (`crmtui.store.audit`): each row's hash covers its fields and the
+    previous row's hash. They hold ids and field names, never the values or a person's name,
+    so erasing a person (which rewrites history) never has to touch this append-only table.
+    """
+
+    seq = peewee.IntegerField(primary_key=True)  # 1, 2, 3, … with no gaps
+    at = DateTimeField(index=True)
+    user_id = peewee.IntegerField(null=True)
+    user_name = peewee.CharField(max_length=64, index=True)
+    origin = peewee.CharField(max_length=64)  # the SSH client's address, or "local"
+    action = peewee.CharField(max_length=32)  # "customer.update", "export", "login", …
+    target = peewee.CharField(max_length=64, default="")  # "customer:12", "batch:3", …
+    customer_id = peewee.IntegerField(null=True, index=True)
+    detail = peewee.TextField(default="")  # changed field names, an export's filter, …
+    result = peewee.CharField(max_length=16, default="ok")
+    prev_hash = peewee.CharField(max_length=64)
+    hash = peewee.CharField(max_length=64)
+
+    class Meta:
+        table_name = "audit_log"
+
+    @classmethod
+    def create_table(cls, safe: bool = True, **options: object) -> None:
+        super().create_table(safe=safe, **options)
+        cls.complete_table()
+
+    @classmethod
+    def complete_table(cls) -> None:
+        """Make the triggers that keep the table append-only, unless they are there."""
+        db = cls._meta.database
+        if not isinstance(db.obj, peewee.PostgresqlDatabase):
+            statements = _AUDIT_TRIGGERS["sqlite"]
+        elif db.execute_sql(
+            # Replacing the trigger on every start would lock the table against writers.
+            "SELECT 1 FROM pg_trigger WHERE tgname = 'audit_log_append_only' "
+            "AND tgrelid = 'audit_log'::regclass"
+        ).fetchone():
+            statements = ()
+        else:
+            statements = _AUDIT_TRIGGERS["postgres"]
+        for statement in statements:
+            db.execute_sql(statement)
+
+
+class AuditHead(BaseModel):
+    """The audit log's last row, kept apart from it: a log cut short no longer ends where its
+    head says. Its one row is also what writers lock, one at a time, to extend the chain."""
+
+    seq = peewee.IntegerField(default=0)
+    hash = peewee.CharField(max_length=64)
+
+    class Meta:
+        table_name = "audit_head"
+
+    @classmethod
+    def create_table(cls, safe: bool = True, **options: object) -> None:
+        super().create_table(safe=safe, **options)
+        if not cls.select().exists():  # the chain starts from nothing
+            cls.insert(id=AUDIT_HEAD_ID, seq=0, hash=AUDIT_GENESIS).on_conflict_ignore().execute()
+
+
 class TableView(BaseModel):
     """How one user looks at a table: a saved view (a named filter, sort and set of hidden
     columns), or, under the empty name, the columns the user chose last, restored at start."""
@@ -313,6 +398,13 @@ class SearchDoc(BaseModel):
             super().create_table(safe=safe, **options)
             search.create_index(gin=not rebuild)
 
+    @classmethod
+    def complete_table(cls) -> None:
+        """The search indexes a bulk load left for later (PostgreSQL's GIN), if missing."""
+        from crmtui.store import search  # search imports this module
+
+        search.create_index()
+
 
 ALL_MODELS: list[type[peewee.Model]] = [
     User,
@@ -327,6 +419,8 @@ ALL_MODELS: list[type[peewee.Model]] = [
     FollowUp,
     History,
     ImportBatch,
+    AuditEntry,
+    AuditHead,
     TableView,
     SearchDoc,
 ]

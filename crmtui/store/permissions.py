@@ -23,6 +23,7 @@ SEARCH_REBUILD = "search.rebuild"
 VIEW_KEEP = "view.keep"
 DATABASE_BACKUP = "database.backup"
 DATABASE_RESTORE = "database.restore"
+AUDIT_READ = "audit.read"
 
 # VIEW_KEEP goes with every role that reads customers: a user's own table views change no data.
 _READS = frozenset({CUSTOMER_READ, HISTORY_READ, FOLLOWUP_READ, FIELD_READ, USER_READ, VIEW_KEEP})
@@ -32,7 +33,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # A backup holds every customer, unmasked, and a restore replaces all data: admins only.
     "admin": _READS
     | _WRITES
-    | {FIELD_ADMIN, DEMO_LOAD, DATABASE_CHECK, SEARCH_REBUILD, DATABASE_BACKUP, DATABASE_RESTORE},
+    | {
+        FIELD_ADMIN,
+        DEMO_LOAD,
+        DATABASE_CHECK,
+        SEARCH_REBUILD,
+        DATABASE_BACKUP,
+        DATABASE_RESTORE,
+        AUDIT_READ,
+    },
     "manager": _READS | _WRITES | {DATABASE_CHECK},
     "sales": _READS | _WRITES,
     "marketing": frozenset({CUSTOMER_READ, FIELD_READ, USER_READ, VIEW_KEEP}),
@@ -55,6 +64,7 @@ _DESCRIPTIONS = {
     SEARCH_REBUILD: _("rebuild the search index"),
     DATABASE_BACKUP: _("back up the database"),
     DATABASE_RESTORE: _("restore the database from a backup"),
+    AUDIT_READ: _("read the audit log"),
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import peewee
 
+from crmtui.store import audit
 from crmtui.store import models as m
 from crmtui.store.db import is_postgres
 from crmtui.store.errors import ConflictError, NotFoundError
@@ -108,18 +109,29 @@ def record_history(
     }
     if not changes:
         m.History.create(**base, old_value=snapshot)
-        return
-    m.History.insert_many(
-        [
-            {
-                **base,
-                "field": column,
-                "old_value": history_text(old),
-                "new_value": history_text(new),
-            }
-            for column, (old, new) in changes.items()
-        ]
-    ).execute()
+    else:
+        m.History.insert_many(
+            [
+                {
+                    **base,
+                    "field": column,
+                    "old_value": history_text(old),
+                    "new_value": history_text(new),
+                }
+                for column, (old, new) in changes.items()
+            ]
+        ).execute()
+    # After the history rows: on PostgreSQL every writer takes its tables' locks in the order
+    # of the models (history before the audit log), as opening the database does, or an open
+    # and a save could deadlock.
+    if batch is None:  # an import is one act, recorded once by the import
+        audit.record(
+            actor,
+            f"{entity.name}.{action}",
+            target=f"{entity.name}:{entity_id}",
+            customer_id=customer_id,
+            detail=audit.describe_changes(changes),
+        )
 
 
 def insert(actor: Actor, entity: Entity[V], columns: Mapping[str, object]) -> Any:

@@ -114,11 +114,11 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1000 AS $$
     CROSS JOIN LATERAL generate_series(1, length(w.word) - n + 1) AS i)
 $$
 """
-_POSTGRES_INDEXES = tuple(
-    f"CREATE INDEX IF NOT EXISTS search_doc_{column}_grams "
+_POSTGRES_INDEXES = {
+    f"search_doc_{column}_grams": f"CREATE INDEX IF NOT EXISTS search_doc_{column}_grams "
     f"ON search_doc USING gin (crmtui_search_grams({column}))"
     for column in ANYWHERE
-)
+}
 
 
 class SearchIndexMissing(StoreError):
@@ -234,8 +234,18 @@ def create_index(*, gin: bool = True) -> None:
         if exists is None:
             db.execute_sql(_POSTGRES_FUNCTION)
         if gin:
-            for statement in _POSTGRES_INDEXES:
-                db.execute_sql(statement)
+            # Only the missing ones: CREATE INDEX takes a SHARE lock on the table even when
+            # the index exists, which would stall every writer on each start.
+            present = {
+                name
+                for (name,) in db.execute_sql(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                    "AND tablename = 'search_doc'"
+                )
+            }
+            for name, statement in _POSTGRES_INDEXES.items():
+                if name not in present:
+                    db.execute_sql(statement)
     else:
         for statement in _SQLITE_DDL:
             db.execute_sql(statement)

@@ -1,5 +1,6 @@
 """`crmtui followups` (the queue) and `crmtui followup wait|reschedule` for scripts and cron."""
 
+import datetime as dt
 import json
 from collections.abc import Callable
 
@@ -35,7 +36,12 @@ def test_queue_in_text_and_json(crm: Run) -> None:
     ada = _customer(crm, "Ada")
     later = _followup(crm, ada, "+30d", "renewal")
     week = _followup(crm, zhang, "+3d", "送报价")
-    late = _followup(crm, ada, "-2d", "call back", "--priority", "urgent")
+    # Two days and an hour ago, to the minute: "-2d" means 09:00 two days ago, which is less
+    # than two days before a clock reading before 09:00.
+    two_days_ago = dt.datetime.now() - dt.timedelta(days=2, hours=1)
+    late = _followup(
+        crm, ada, two_days_ago.strftime("%Y-%m-%d %H:%M"), "call back", "--priority", "urgent"
+    )
     older = _followup(crm, zhang, "-3d", "visit", "--priority", "low")
 
     listed = _json(crm, "followups")
@@ -102,4 +108,8 @@ def test_wait_hides_and_brings_back(crm: Run, snapshot: Callable[[], dict]) -> N
     # A past date is allowed here (`--` before a WHEN that starts with a minus sign).
     moved = crm("followup", "reschedule", "--json", str(followup_id), "--", "-5d")
     assert json.loads(moved.stdout)["version"] == 4  # waited, back, rescheduled
+    assert json.loads(moved.stdout)["due_at"].startswith(str(dt.date.today() - dt.timedelta(5)))
+    # To the minute, so the lateness is five whole days at any time of day ("-5d" is 09:00).
+    five_days_ago = (dt.datetime.now() - dt.timedelta(days=5, hours=1)).strftime("%Y-%m-%d %H:%M")
+    crm("followup", "reschedule", str(followup_id), five_days_ago)
     assert _json(crm, "followups")[0]["terms"][0]["label"] == "5 days overdue"  # type: ignore[index]

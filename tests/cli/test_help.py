@@ -43,6 +43,7 @@ def test_the_expected_commands_exist() -> None:
         "customer history", "followup add", "followup list", "followup done", "followup snooze",
         "field add", "field list", "field remove", "demo", "doctor",
         "backup", "backup keygen", "backup verify", "backup list", "restore",
+        "audit", "audit verify",
     ]:  # fmt: skip
         assert expected in names
 

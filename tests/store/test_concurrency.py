@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crmtui.store import changes, customers
+from crmtui.store import audit, changes, customers
 from crmtui.store.errors import ConflictError
 from crmtui.store.types import Actor
 
@@ -115,6 +115,10 @@ def test_processes_incrementing_one_field_lose_no_increment(
     final = customers.get_customer(actor, created.id)
     assert final.notes == str(workers * increments)
     assert final.version == 1 + workers * increments
+    # Every saved increment is one audit row, chained in one line however the writers raced.
+    report = audit.verify(actor)
+    assert report.ok, report.problems
+    assert report.checked == 1 + workers * increments
 
 
 @pytest.mark.parametrize("stale_by", [1, 3])

@@ -1,0 +1,93 @@
+"""`crmtui audit`: who did what, when, from where; and `audit verify`, the chain's check."""
+
+import click
+
+from crmtui.cli.common import acting_user, echo_json, json_option
+from crmtui.formatting import local_time, text_table
+from crmtui.i18n import _
+from crmtui.store import audit
+
+
+@click.group(
+    "audit",
+    invoke_without_command=True,
+    help=_(
+        "The audit log, newest first: logins, changes, views of a customer, imports, exports, "
+        "backups, restores. Admins only."
+    ),
+)
+@click.option("--user", "user_name", metavar="NAME", help=_("Only what this user did."))
+@click.option(
+    "--customer", "customer_id", type=int, metavar="ID", help=_("Only about this customer.")
+)
+@click.option(
+    "--since", metavar="WHEN", help=_("Only from this day or time on (2025-03-05, -7d, today).")
+)
+@click.option("--limit", type=int, default=100, show_default=True, help=_("How many rows; 0: all."))
+@json_option
+@click.pass_context
+def audit_group(
+    ctx: click.Context,
+    user_name: str | None,
+    customer_id: int | None,
+    since: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    if ctx.invoked_subcommand is not None:
+        return
+    page = audit.list_entries(
+        acting_user(), user=user_name, customer_id=customer_id, since=since, limit=limit or None
+    )
+    if as_json:
+        echo_json(list(page.rows))
+        return
+    rows = [
+        [
+            str(e.seq),
+            local_time(e.at),
+            e.user_name or "-",
+            e.origin,
+            e.action,
+            e.target,
+            e.result,
+            e.detail,
+        ]
+        for e in page.rows
+    ]
+    headers = [_("#"), _("when"), _("user"), _("from"), _("action"), _("target")]
+    headers += [_("result"), _("detail")]
+    if rows:
+        click.echo(text_table(headers, rows))
+    if len(page.rows) < page.total:
+        click.echo(_("{shown} of {total} rows").format(shown=len(page.rows), total=page.total))
+    elif not rows:
+        click.echo(_("no audit rows match"))
+
+
+@audit_group.command(
+    "verify",
+    help=_(
+        "Check the audit log's hash chain: an edited row, a removed row or a log cut short "
+        "makes it fail (exit status 1), naming the rows."
+    ),
+)
+@json_option
+def verify(as_json: bool) -> None:
+    report = audit.verify(acting_user())
+    if as_json:
+        echo_json(
+            {
+                "ok": report.ok,
+                "checked": report.checked,
+                "head": report.head,
+                "problems": report.problems,
+            }
+        )
+    elif report.ok:
+        click.echo(_("audit log ok: {count} rows, chain intact").format(count=report.checked))
+    else:
+        for problem in report.problems:
+            click.echo(problem, err=True)
+    if not report.ok:
+        raise SystemExit(1)

@@ -1,0 +1,202 @@
+"""The audit log: what is recorded, who may read it, and that `verify` catches tampering.
+
+Tampering is done as an intruder would: on the database file (SQLite) or server (PostgreSQL)
+directly, around crmtui, after dropping the triggers that refuse it.
+"""
+
+import sqlite3
+from collections.abc import Callable, Iterator
+
+import peewee
+import psycopg
+import pytest
+
+from crmtui.store import audit, changes, customers, records
+from crmtui.store import db as store_db
+from crmtui.store import models as m
+from crmtui.store.errors import PermissionDeniedError, ValidationError
+from crmtui.store.types import Actor, Customer
+
+Tamper = Callable[[str], None]
+
+
+@pytest.fixture
+def tamper(db: str) -> Iterator[Tamper]:
+    """Run SQL on the database behind crmtui's back, with the append-only triggers dropped;
+    crmtui's own connection is closed meanwhile and opened again afterwards."""
+
+    def run(sql: str) -> None:
+        store_db.close_database()
+        if store_db.is_postgres_url(db):
+            with psycopg.connect(db, autocommit=True) as conn:
+                conn.execute("DROP TRIGGER audit_log_append_only ON audit_log")
+                conn.execute(sql)
+        else:
+            conn = sqlite3.connect(db)
+            with conn:
+                conn.execute("DROP TRIGGER audit_log_no_update")
+                conn.execute("DROP TRIGGER audit_log_no_delete")
+                conn.execute(sql)
+            conn.close()
+        store_db.open_database(db)
+
+    yield run
+
+
+def _actions() -> list[tuple[str, str, str]]:
+    rows = m.AuditEntry.select().order_by(m.AuditEntry.seq)
+    return [(row.action, row.target, row.detail) for row in rows]
+
+
+def test_changes_and_views_are_recorded_with_field_names_only(
+    actor: Actor, customer: Customer
+) -> None:
+    saved = customers.update_customer(
+        actor, customer.id, {"email": "zhang@example.com", "notes": "秘密"}, customer.version
+    )
+    customers.open_customer(actor, customer.id)
+    customers.delete_customer(actor, customer.id, saved.version)
+
+    target = f"customer:{customer.id}"
+    assert _actions() == [
+        ("customer.create", target, ""),
+        ("customer.update", target, "email,notes"),
+        ("customer.view", target, ""),
+        ("customer.delete", target, ""),
+    ]
+    rows = list(m.AuditEntry.select())
+    assert {row.user_name for row in rows} == {actor.name}
+    assert {row.customer_id for row in rows} == {customer.id}
+    # No values and no names: erasing a person never has to touch the append-only log.
+    text = " ".join(f"{row.target} {row.detail}" for row in rows)
+    assert "zhang@example.com" not in text and "秘密" not in text and "张伟" not in text
+    assert audit.verify(actor).ok
+
+
+def test_a_refused_change_leaves_no_audit_row(actor: Actor, customer: Customer) -> None:
+    before = _actions()
+    with pytest.raises(ValidationError):
+        customers.update_customer(actor, customer.id, {"email": "not an address"}, None)
+    assert _actions() == before
+
+
+def test_an_import_row_is_not_recorded_one_by_one(actor: Actor, customer: Customer) -> None:
+    before = _actions()
+    with store_db.write_transaction():
+        records.record_history(
+            actor,
+            customers.ENTITY,
+            customer.id,
+            customer.id,
+            "update",
+            {"city": ("", "北京")},
+            batch=1,
+        )
+    assert _actions() == before
+
+
+def test_restoring_a_field_is_recorded(actor: Actor, customer: Customer) -> None:
+    customers.update_customer(actor, customer.id, {"city": "上海"}, customer.version)
+    change = next(e for e in changes.customer_changes(actor, customer.id) if e.field == "city")
+    changes.restore_change(actor, change.id)
+    assert _actions()[-1][:2] == ("customer.restore", f"customer:{customer.id}")
+
+
+def test_the_ssh_client_address_is_where_it_came_from(
+    actor: Actor, customer: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSH_CLIENT", "203.0.113.7 50022 22")
+    customers.open_customer(actor, customer.id)
+    origins = [row.origin for row in m.AuditEntry.select().order_by(m.AuditEntry.seq)]
+    assert origins == ["local", "203.0.113.7"]
+
+
+def test_only_admins_read_or_verify_the_log(actor: Actor, make_actor: Callable[..., Actor]) -> None:
+    for role in ("manager", "sales", "marketing", "readonly"):
+        other = make_actor(f"u-{role}", role)
+        with pytest.raises(PermissionDeniedError):
+            audit.list_entries(other)
+        with pytest.raises(PermissionDeniedError):
+            audit.verify(other)
+    audit.list_entries(actor)
+
+
+def test_listing_filters_by_user_customer_and_time(
+    actor: Actor, customer: Customer, make_actor: Callable[..., Actor]
+) -> None:
+    manager = make_actor("li", "manager")
+    second = customers.add_customer(manager, {"name": "王芳"})
+    page = audit.list_entries(actor, user="li")
+    assert [(e.action, e.target) for e in page.rows] == [
+        ("customer.create", f"customer:{second.id}")
+    ]
+    assert [e.seq for e in audit.list_entries(actor, customer_id=customer.id).rows] == [1]
+    assert audit.list_entries(actor, since="today").total == 2
+    assert audit.list_entries(actor, since="+1d").total == 0
+    newest_first = [e.seq for e in audit.list_entries(actor).rows]
+    assert newest_first == [2, 1]
+    with pytest.raises(ValidationError):
+        audit.list_entries(actor, since="the day before never")
+
+
+def test_the_database_refuses_to_change_or_remove_audit_rows(
+    actor: Actor, customer: Customer
+) -> None:
+    for query in (
+        m.AuditEntry.update(detail="nothing happened"),
+        m.AuditEntry.delete(),
+    ):
+        refused = pytest.raises(peewee.DatabaseError, match="append-only")
+        with refused, store_db.write_transaction():
+            query.execute()
+    assert _actions() == [("customer.create", f"customer:{customer.id}", "")]
+
+
+def _three_acts(actor: Actor, customer: Customer) -> None:
+    customers.open_customer(actor, customer.id)
+    customers.open_customer(actor, customer.id)  # rows 1 (create), 2, 3
+
+
+def test_verify_finds_an_edited_row(actor: Actor, customer: Customer, tamper: Tamper) -> None:
+    _three_acts(actor, customer)
+    tamper("UPDATE audit_log SET user_name = 'nobody' WHERE seq = 2")
+    report = audit.verify(actor)
+    assert not report.ok
+    assert report.problems == ("row 2 was changed after it was written",)
+
+
+def test_verify_finds_a_removed_row(actor: Actor, customer: Customer, tamper: Tamper) -> None:
+    _three_acts(actor, customer)
+    tamper("DELETE FROM audit_log WHERE seq = 2")
+    assert audit.verify(actor).problems == ("row 2 is missing",)
+
+
+def test_verify_finds_a_log_cut_short(actor: Actor, customer: Customer, tamper: Tamper) -> None:
+    _three_acts(actor, customer)
+    tamper("DELETE FROM audit_log WHERE seq = 3")
+    assert audit.verify(actor).problems == ("the log ends at row 2, but its head says row 3",)
+
+
+def test_verify_checks_anchors_recorded_elsewhere(
+    actor: Actor, customer: Customer, tamper: Tamper
+) -> None:
+    _three_acts(actor, customer)
+    anchor = audit.head()
+    assert anchor.seq == 3
+    assert audit.verify(actor, anchors=(anchor,)).ok
+    # Rewritten consistently, row and head alike: only the anchor from before tells.
+    tamper("DELETE FROM audit_log WHERE seq = 3")
+    tamper("UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2)")
+    assert audit.verify(actor).ok
+    assert audit.verify(actor, anchors=(anchor,)).problems == (
+        "row 3, recorded by a backup, is not in the log",
+    )
+
+
+def test_opening_the_database_puts_dropped_triggers_back(
+    actor: Actor, customer: Customer, tamper: Tamper
+) -> None:
+    tamper("SELECT 1")  # drops the triggers, then crmtui opens the database again
+    refused = pytest.raises(peewee.DatabaseError, match="append-only")
+    with refused, store_db.write_transaction():
+        m.AuditEntry.delete().execute()
