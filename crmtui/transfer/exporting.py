@@ -24,6 +24,7 @@ T = TypeVar("T")
 FORMATS = writing.FORMATS
 STDOUT = "-"
 PROGRESS_EVERY = 1000  # rows between two progress reports: often enough for a bar to move
+EXPORTING = _("Exporting")  # the one stage an export reports
 _BY_SUFFIX = {".csv": "csv", ".xlsx": "xlsx", ".json": "json"}
 
 
@@ -62,12 +63,6 @@ def default_path(kind: str, today: dt.date, folder: Path | None = None) -> Path:
     return (folder or Path.cwd()) / f"{kind}-{today.isoformat()}.csv"
 
 
-def target_path(text: str) -> Path:
-    """The file a typed path names: `~` is the home folder, a relative path is from the
-    current directory."""
-    return Path(text.strip()).expanduser().absolute()
-
-
 @dataclass(frozen=True)
 class Export:
     """An export checked and ready: `write(stream)` writes it and returns the count of records;
@@ -78,13 +73,12 @@ class Export:
 
 
 def _reported(rows: Iterable[T], progress: Progress) -> Iterator[T]:
-    label = _("Exporting")
     done = 0
     for done, row in enumerate(rows, 1):
         yield row
         if done % PROGRESS_EVERY == 0:
-            progress(label, done)
-    progress(label, done)
+            progress(EXPORTING, done)
+    progress(EXPORTING, done)
 
 
 def prepare_export(
@@ -149,6 +143,32 @@ def write_file(export: Export, path: Path) -> int:
         raise TransferError(
             _("cannot write {path}: {error}").format(path=path, error=exc.strerror or exc)
         ) from None
+
+
+def export_to_file(
+    actor: Actor,
+    kind: str,
+    path: Path,
+    query: CustomerQuery,
+    *,
+    fmt: str | None = None,
+    excel: bool = False,
+    in_table_order: bool = False,
+    progress: Progress | None = None,
+) -> int:
+    """Export `kind` of the customers `query` chooses to `path` (as `fmt`, else as its
+    extension says); the count of records. Raises TransferError or StoreError, and then leaves
+    `path` as it was."""
+    export = prepare_export(
+        actor,
+        kind,
+        format_for(fmt, path),
+        query,
+        excel=excel,
+        in_table_order=in_table_order,
+        progress=progress,
+    )
+    return write_file(export, path)
 
 
 def done_text(count: int, path: str | os.PathLike[str]) -> str:

@@ -33,6 +33,7 @@ DEFAULT_ON_DUPLICATE = "error"
 CUSTOMER_KEYS = tuple(history_imports.CUSTOMER_KEYS)  # how a history row names its customer
 STDIN_REJECTS = "crmtui-rejects.csv"  # where rejects of standard input go, unless told
 FIRST_REJECTS = 5  # rejects kept to show (the reject file has them all)
+CHECKING = _("Checking rows")  # an import's first stage; the second is `writing(kind)`
 
 # Each kind: the mapping's record kind, and what its write stage is called.
 _KINDS = {
@@ -55,6 +56,11 @@ def noun(kind: str, count: int) -> str:
     """`count` records of `kind` in words: "customer", "follow-ups", …"""
     one, several = _NOUNS.get(kind, (kind, kind))
     return ngettext(one, several, count)
+
+
+def writing(kind: str) -> str:
+    """What an import of `kind` calls its write stage: "Writing customers", …"""
+    return _KINDS[kind][1]
 
 
 def record_kind(kind: str) -> str:
@@ -255,7 +261,7 @@ def _region(region: str | None) -> Iterator[None]:
 
 
 def _stages(progress: Progress, kind: str) -> Callable[[str, int], None]:
-    labels = {"checked": _("Checking rows"), "written": _KINDS[kind][1]}
+    labels = {"checked": CHECKING, "written": writing(kind)}
     return lambda stage, done: progress(labels[stage], done)
 
 
