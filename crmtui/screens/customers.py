@@ -32,6 +32,10 @@ from crmtui.widgets.customer_table import DEFAULT_HIDDEN, STAGE_LABELS, Customer
 if TYPE_CHECKING:
     from crmtui.screens.views import ViewRequest
 
+# The workers that export or import (crmtui.screens.transfers): one at a time, and the app
+# does not quit under one.
+TRANSFER_GROUP = "transfer"
+
 # How long typing pauses before the table follows the search box: one query per burst of keys,
 # not per key, yet quick enough to feel immediate.
 SEARCH_DELAY = 0.1
@@ -332,13 +336,13 @@ class CustomersScreen(Screen[None]):
             self._import_file()
 
     # Not exclusive: a second one is refused above, never cancels the one running.
-    @work(group="transfer")
+    @work(group=TRANSFER_GROUP)
     async def _export_view(self) -> None:
         from crmtui.screens.transfers import export_view
 
         await export_view(self)
 
-    @work(group="transfer")
+    @work(group=TRANSFER_GROUP)
     async def _import_file(self) -> None:
         from crmtui.screens.transfers import import_file
 

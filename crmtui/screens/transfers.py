@@ -17,7 +17,7 @@ from textual.worker import WorkerFailed
 from crmtui.i18n import _
 from crmtui.messages import CustomersChanged
 from crmtui.screens.confirm import ConfirmScreen
-from crmtui.screens.customers import CustomersScreen, describe
+from crmtui.screens.customers import TRANSFER_GROUP, CustomersScreen, describe
 from crmtui.screens.export_dialog import ExportScreen
 from crmtui.screens.import_dialog import ImportScreen
 from crmtui.screens.import_report import ImportReportScreen
@@ -30,14 +30,13 @@ from crmtui.widgets.transfer_bar import TransferBar
 
 T = TypeVar("T")
 
-GROUP = "transfer"  # the screen's workers that import or export: one at a time
 _THREAD_GROUP = "transfer-thread"
 
 
 def running(screen: CustomersScreen) -> bool:
     """Whether an import or export started on `screen` is still going."""
     return any(
-        worker.node is screen and worker.group == GROUP and worker.is_running
+        worker.node is screen and worker.group == TRANSFER_GROUP and worker.is_running
         for worker in screen.app.workers
     )
 

@@ -312,9 +312,13 @@ async def test_the_table_answers_keys_while_an_import_runs(
         await pilot.pause()
         assert not isinstance(app.screen, ImportScreen)
         assert seen == ["An import or export is running: wait for it to end."]
+        await pilot.press("q")  # the process would wait for the thread with the screen gone
+        await pilot.pause()
+        assert app.is_running
+        assert seen[-1] == "An import or export is running: quit once it has ended."
 
         release.set()
-        await until(pilot, lambda: len(seen) == 2, "the import's summary")
-        assert "created 20" in seen[1]
+        await until(pilot, lambda: len(seen) == 3, "the import's summary")
+        assert "created 20" in seen[2]
         await until(pilot, lambda: table.total == 25, "reload")
     assert customers.count_customers(actor) == 25
