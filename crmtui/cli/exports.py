@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from crmtui.cli.common import acting_user
+from crmtui.cli.common import acting_user, counted, progress_bars
 from crmtui.i18n import _
 from crmtui.store import exports
 from crmtui.store.types import CustomerQuery
@@ -76,14 +76,19 @@ def export(
     if to_stdout and fmt == "xlsx" and sys.stdout.isatty():
         raise click.ClickException(_("XLSX is not for a terminal: give -o FILE, or pipe it"))
     query = CustomerQuery(search=search, stage=stage, tag=tag, owner=owner, key_account=key_account)
-    export = exporting.prepare_export(acting_user(), kind, fmt, query, excel=excel)
     if not to_stdout:
         try:
-            count = exporting.write_file(export, Path(output))
+            # A bar on a terminal while the file fills (none on stdout: the records go there).
+            with progress_bars(_("records")) as bars:
+                export = exporting.prepare_export(
+                    acting_user(), kind, fmt, query, excel=excel, progress=counted(bars)
+                )
+                count = exporting.write_file(export, Path(output))
         except TransferError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(exporting.done_text(count, output), err=True)
         return
+    export = exporting.prepare_export(acting_user(), kind, fmt, query, excel=excel)
     try:
         with contextlib.closing(export.rows):
             sys.stdout.flush()

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from crmtui.cli.common import Progress, acting_user, echo_json, json_option, progress_bars
+from crmtui.cli.common import acting_user, counted, echo_json, json_option, progress_bars
 from crmtui.i18n import _
 from crmtui.store import history_imports, imports
 from crmtui.store.validation import is_region
@@ -116,10 +116,6 @@ _outcome_options = _together(
 )
 
 
-def _bars(bars: Progress) -> Callable[[str, int], None]:
-    return lambda label, done: bars(label, done, None)
-
-
 def _run_import(kind: str, options: dict[str, Any], **chosen: Any) -> None:
     """Import as click's `options` and the command's `chosen` ones say, and report; exit
     status 1 when rows were rejected and not skipped."""
@@ -136,7 +132,7 @@ def _run_import(kind: str, options: dict[str, Any], **chosen: Any) -> None:
             result = run_import(
                 acting_user(),
                 given,
-                progress=None if bars is None else _bars(bars),
+                progress=counted(bars),
                 on_mapping=show if show_mapping else None,
             )
     except TransferError as exc:

@@ -82,7 +82,7 @@ async def export_view(screen: CustomersScreen) -> None:
     request = await app.push_screen_wait(ExportScreen(what, shown_path(offered)))
     if request is None:
         return
-    if request.path.exists():
+    if request.path.exists() and not request.path.is_dir():  # a folder: the write says why
         question = _("{path} exists. Replace it?").format(path=request.path)
         confirmed = await app.push_screen_wait(
             ConfirmScreen(question, title=_("Export"), confirm_label=_("Replace"), danger=True)
