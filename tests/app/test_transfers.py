@@ -92,6 +92,31 @@ async def test_X_exports_exactly_the_rows_the_view_shows(
         assert [row["name"] for row in csv.DictReader(file)] == shown
 
 
+async def test_a_filtered_view_exports_the_rows_on_the_screen(
+    db: str, actor: Actor, people: None, tmp_path: Path
+) -> None:
+    target = tmp_path / "active.csv"
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = notifications(app)
+        await pilot.press("f")
+        await pilot.pause()
+        app.screen.query_one("#stage", Select).value = "active"
+        await pilot.press("ctrl+s", "S")  # only active customers, by name Z→A (not id order)
+        await pilot.pause(0.3)
+        table = app.screen.query_one(CustomerTable)
+        assert table.query == CustomerQuery(stage="active", descending=True)
+        on_screen = [line.split()[0] for line in table_names(app) if line.strip()]
+        await pilot.press("X")
+        await fill_path(pilot, target)
+        await pilot.press("enter")
+        await until(pilot, lambda: bool(seen), "the export's message")
+    with target.open(encoding="utf-8", newline="") as file:
+        exported = [row["name"] for row in csv.DictReader(file)]
+    assert [name.split()[0] for name in exported] == on_screen
+    assert exported == ["张伟", "Grace Hopper", "Ada Lovelace"]
+
+
 async def test_the_format_follows_the_extension_typed(
     db: str, actor: Actor, people: None, tmp_path: Path
 ) -> None:
