@@ -23,7 +23,7 @@ from crmtui.config import resolve_db_target
 from crmtui.formatting import count_text
 from crmtui.i18n import _, ngettext
 from crmtui.messages import CustomersChanged, EditCustomer, NewCustomer, OpenCustomer
-from crmtui.screens.customers import CustomersScreen
+from crmtui.screens.customers import TRANSFER_GROUP, CustomersScreen
 from crmtui.screens.help import HelpScreen, keys_of
 from crmtui.store.db import redact_url
 from crmtui.store.errors import DatabaseFailure, PermissionDeniedError, StoreError
@@ -115,6 +115,16 @@ class CrmApp(App[None]):
             self.pop_screen()
         if not isinstance(self.screen, QueueScreen):
             self.push_screen(QueueScreen(self.actor))
+
+    async def action_quit(self) -> None:
+        # An import or export runs in a thread the process would wait for after the screen
+        # is gone, looking hung: the user quits once it has ended.
+        if any(w.group == TRANSFER_GROUP and w.is_running for w in self.workers):
+            self.notify(
+                _("An import or export is running: quit once it has ended."), severity="warning"
+            )
+            return
+        await super().action_quit()
 
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME

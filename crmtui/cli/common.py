@@ -149,3 +149,11 @@ def progress_bars(unit: str) -> Iterator[Progress | None]:
             bars.update(tasks[label], completed=done)
 
         yield update
+
+
+def counted(bars: Progress | None) -> Callable[[str, int], None] | None:
+    """`bars` as a transfer reports to them (`crmtui.transfer.progress.Progress`: a stage and
+    the rows done, the total not known); None without bars."""
+    if bars is None:
+        return None
+    return lambda label, done: bars(label, done, None)

@@ -32,6 +32,10 @@ from crmtui.widgets.customer_table import DEFAULT_HIDDEN, STAGE_LABELS, Customer
 if TYPE_CHECKING:
     from crmtui.screens.views import ViewRequest
 
+# The workers that export or import (crmtui.screens.transfers): one at a time, and the app
+# does not quit under one.
+TRANSFER_GROUP = "transfer"
+
 # How long typing pauses before the table follows the search box: one query per burst of keys,
 # not per key, yet quick enough to feel immediate.
 SEARCH_DELAY = 0.1
@@ -50,11 +54,11 @@ def empty_database_message(command: str) -> Content:
         "\n    ",
         (f"{command} customer add --name NAME", "bold"),
         "\n\n",
-        _("Importing CSV and Excel files ({command}) comes in a later version.").format(
-            command=f"{command} import"
-        ),
-        "\n\n",
         _("Then press r to show them."),
+        "\n\n",
+        _("To import a CSV or Excel file, press i (or run {command} in a shell).").format(
+            command=f"{command} import customers FILE"
+        ),
     )
 
 
@@ -103,6 +107,8 @@ class CustomersScreen(Screen[None]):
         Binding("d,delete", "bulk_delete", _("Delete"), show=False, id="customers.delete"),
         Binding("escape", "clear_search", _("Clear search"), show=False, id="customers.clear"),
         Binding("r", "reload", _("Reload"), show=False, id="customers.reload"),
+        Binding("X", "export_view", _("Export view"), show=False, id="customers.export"),
+        Binding("i", "import_file", _("Import file"), show=False, id="customers.import"),
     ]
 
     def __init__(self, actor: Actor, command: str) -> None:
@@ -310,6 +316,37 @@ class CustomersScreen(Screen[None]):
             self.notify(str(error), severity="error")
         self.show_status()
         return False
+
+    # --- Export and import: crmtui.screens.transfers -----------------------------------------
+
+    def _transfer_running(self) -> bool:
+        from crmtui.screens.transfers import running  # when first used (start-up time)
+
+        if running(self):
+            self.notify(_("An import or export is running: wait for it to end."))
+            return True
+        return False
+
+    def action_export_view(self) -> None:
+        if not self._transfer_running():
+            self._export_view()
+
+    def action_import_file(self) -> None:
+        if not self._transfer_running():
+            self._import_file()
+
+    # Not exclusive: a second one is refused above, never cancels the one running.
+    @work(group=TRANSFER_GROUP)
+    async def _export_view(self) -> None:
+        from crmtui.screens.transfers import export_view
+
+        await export_view(self)
+
+    @work(group=TRANSFER_GROUP)
+    async def _import_file(self) -> None:
+        from crmtui.screens.transfers import import_file
+
+        await import_file(self)
 
     # --- One customer ------------------------------------------------------------------------
 

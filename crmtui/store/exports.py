@@ -14,7 +14,9 @@ Each kind comes in two shapes, both streamed:
 The customer table's filters (stage, tag, owner, key account, search) choose the customers;
 for history kinds, the customers whose records are exported. Customers are walked in id order
 by keyset (`id > last`, a page at a time, never OFFSET) inside one read transaction, so an
-export is one consistent snapshot however long it runs, and holds one page in memory. Rows are
+export is one consistent snapshot however long it runs, and holds one page in memory. Asked
+for the table's order (`in_table_order`), they are walked as the table walks them instead
+(`customers.customers_after`), so a saved view's file lists what the screen listed. Rows are
 built from the driver's tuples: a model instance and a frozen view per row would cost more than
 reading and writing the row (a million customers are meant to export within 3x the time the
 sqlite3 command line takes to dump the table as CSV).
@@ -33,7 +35,7 @@ import peewee
 
 from crmtui.config import current_settings
 from crmtui.i18n import _
-from crmtui.store import custom_fields, search, vocabulary
+from crmtui.store import custom_fields, customers, search, vocabulary
 from crmtui.store import models as m
 from crmtui.store import types as t
 from crmtui.store.customers import EVERYONE
@@ -285,20 +287,52 @@ def _conditions(query: CustomerQuery) -> list[peewee.Expression]:
     return where
 
 
-def _pages(nodes: Sequence[peewee.Node], where: Sequence[peewee.Expression]) -> Iterator[list]:
-    """The matching customers' `nodes` (the id first) as the driver's tuples, a page at a time
-    in id order."""
+@dataclass(frozen=True)
+class _Chosen:
+    """The customers an export reads: the filter's conditions, and, when the export follows the
+    customer table's order, who reads and the query that orders them (else id order)."""
+
+    where: list[peewee.Expression]
+    table_order: tuple[Actor, CustomerQuery] | None = None
+
+
+def _pages(nodes: Sequence[peewee.Node], chosen: _Chosen) -> Iterator[list]:
+    """The chosen customers' `nodes` (the id first) as the driver's tuples, a page at a time
+    in id order, or in the table's order."""
+    if chosen.table_order is not None:
+        yield from _pages_in_table_order(nodes, *chosen.table_order)
+        return
     database = current_database()
     customer_id = m.Customer.id
     last = 0
     while True:
-        select = m.Customer.select(*nodes).where(customer_id > last, *where)
+        select = m.Customer.select(*nodes).where(customer_id > last, *chosen.where)
         page = list(database.execute(select.order_by(customer_id).limit(PAGE_SIZE)))
         if page:
             yield page
         if len(page) < PAGE_SIZE:
             return
         last = page[-1][0]
+
+
+def _pages_in_table_order(
+    nodes: Sequence[peewee.Node], actor: Actor, query: CustomerQuery
+) -> Iterator[list]:
+    """As `_pages`, in the order (and through the filter) of the customer table itself: a page
+    of its keyset walk, then the page's `nodes` read by id. Reading each customer twice costs
+    more than the id walk, and is what makes the file list the rows the screen listed."""
+    database = current_database()
+    after = None
+    while True:
+        shown = customers.customers_after(actor, query, after, limit=PAGE_SIZE)
+        ids = [customer.id for customer in shown]
+        if ids:
+            select = m.Customer.select(*nodes).where(m.Customer.id.in_(ids))
+            by_id = {raw[0]: raw for raw in database.execute(select)}
+            yield [by_id[customer_id] for customer_id in ids if customer_id in by_id]
+        if len(shown) < PAGE_SIZE:
+            return
+        after = shown[-1]
 
 
 @contextlib.contextmanager
@@ -321,14 +355,12 @@ def _in_snapshot(rows: Iterator[T]) -> Generator[T, None, None]:
 _CUSTOMER_KEYS = tuple(f.name for f in dataclasses.fields(t.Customer))
 
 
-def _customer_rows(
-    where: list[peewee.Expression], custom_keys: Sequence[str]
-) -> Iterator[list[Cell]]:
+def _customer_rows(chosen: _Chosen, custom_keys: Sequence[str]) -> Iterator[list[Cell]]:
     fields = m.Customer._meta.fields
     reads = [(_tag_list(), None) if c == "tags" else _cell(fields[c]) for c in CUSTOMER_COLUMNS]
     rows = _Rows([*reads, (m.Customer.custom, None)])  # custom last: spread over its columns
     no_custom = [""] * len(custom_keys)
-    for page in _pages(rows.nodes, where):
+    for page in _pages(rows.nodes, chosen):
         for raw in page:
             row = rows.convert(raw)
             custom = row.pop()
@@ -340,10 +372,10 @@ def _customer_rows(
             yield row
 
 
-def _customer_records(where: list[peewee.Expression]) -> Iterator[Record]:
+def _customer_records(chosen: _Chosen) -> Iterator[Record]:
     """Customers keyed and valued as `customers.get_customer` views them."""
     rows = _Rows([_value(m.Customer, key) for key in _CUSTOMER_KEYS])
-    for page in _pages(rows.nodes, where):
+    for page in _pages(rows.nodes, chosen):
         for raw in page:
             record = dict(zip(_CUSTOMER_KEYS, rows.convert(raw), strict=True))
             record["custom"] = json.loads(record["custom"] or "{}")
@@ -364,14 +396,14 @@ _LINK_FIELDS = (
 
 
 def _history_pages(
-    kind: _History, nodes: Sequence[peewee.Node], where: list[peewee.Expression]
+    kind: _History, nodes: Sequence[peewee.Node], chosen: _Chosen
 ) -> Iterator[tuple[dict[int, tuple], Iterator[tuple]]]:
     """For each page of the chosen customers: their link values by id, and their records'
     customer id and `nodes` as the driver's tuples, customer by customer, oldest first."""
     database = current_database()
     model = kind.model
     order = [model.customer, *(getattr(model, name) for name in kind.oldest_first), model.id]
-    for page in _pages(_LINK_FIELDS, where):
+    for page in _pages(_LINK_FIELDS, chosen):
         links = {raw[0]: raw for raw in page}
         # The page's ids go into the SQL as numbers (`int` makes sure): as 1,000 parameters,
         # peewee takes longer to build the query than the database takes to run it.
@@ -382,10 +414,10 @@ def _history_pages(
         yield links, iter(database.execute(select.order_by(*order)))
 
 
-def _history_rows(kind: _History, where: list[peewee.Expression]) -> Iterator[list[Cell]]:
+def _history_rows(kind: _History, chosen: _Chosen) -> Iterator[list[Cell]]:
     fields = kind.model._meta.fields
     rows = _Rows([(kind.model.id, None), *(_cell(fields[column]) for column in kind.columns)])
-    for links, records in _history_pages(kind, rows.nodes, where):
+    for links, records in _history_pages(kind, rows.nodes, chosen):
         for raw in records:
             row = rows.convert(raw[1:])
             row[1:1] = links[raw[0]]  # the record's id, then LINK_COLUMNS
@@ -402,12 +434,12 @@ def _history_keys(kind: _History) -> tuple[list[str], list[str]]:
     return keys, [key for key in keys if key not in LINK_COLUMNS]
 
 
-def _history_records(kind: _History, where: list[peewee.Expression]) -> Iterator[Record]:
+def _history_records(kind: _History, chosen: _Chosen) -> Iterator[Record]:
     """Records keyed and valued as the store views them, plus the link keys and the names of
     the users (and contact) they refer to."""
     keys, read = _history_keys(kind)
     rows = _Rows([_value(kind.model, key) for key in read])
-    for links, records in _history_pages(kind, rows.nodes, where):
+    for links, records in _history_pages(kind, rows.nodes, chosen):
         for raw in records:
             values = dict(zip(read, rows.convert(raw[1:]), strict=True))
             values.update(zip(LINK_COLUMNS, links[raw[0]], strict=True))
@@ -429,35 +461,42 @@ def _check(actor: Actor, kind: str) -> None:
         authorize(actor, HISTORY_READ)
 
 
-def export_table(actor: Actor, kind: str, query: CustomerQuery = EVERYONE) -> Table:
+def _choose(actor: Actor, kind: str, query: CustomerQuery, in_table_order: bool) -> _Chosen:
+    _check(actor, kind)
+    where = _conditions(query)  # checks the filter, in either order
+    return _Chosen(where, (actor, query) if in_table_order else None)
+
+
+def export_table(
+    actor: Actor, kind: str, query: CustomerQuery = EVERYONE, *, in_table_order: bool = False
+) -> Table:
     """`kind` ("customers", "purchases", …) of the customers `query` filters, as a table.
 
     Permissions and the filter are checked here, before a row is read, so a refused export
     fails before its file is made. The rows are read as they are taken, in one read
-    transaction: take them all, or close the iterator. The query's sort is not used: customers
-    come in id order, their records customer by customer, oldest first.
+    transaction: take them all, or close the iterator. Customers come in id order, their
+    records customer by customer, oldest first; with `in_table_order`, customers come in the
+    query's sort order, as the customer table shows them.
     """
-    _check(actor, kind)
-    where = _conditions(query)
+    chosen = _choose(actor, kind, query, in_table_order)
     if kind == "customers":
         custom_keys = [field.key for field in custom_fields.list_fields(actor)]
         columns = CUSTOMER_COLUMNS + tuple(CUSTOM_PREFIX + key for key in custom_keys)
-        return Table(kind, columns, _in_snapshot(_customer_rows(where, custom_keys)))
+        return Table(kind, columns, _in_snapshot(_customer_rows(chosen, custom_keys)))
     history = _HISTORY[kind]
     columns = ("id", *LINK_COLUMNS, *history.columns)
-    return Table(kind, columns, _in_snapshot(_history_rows(history, where)))
+    return Table(kind, columns, _in_snapshot(_history_rows(history, chosen)))
 
 
 def export_records(
-    actor: Actor, kind: str, query: CustomerQuery = EVERYONE
+    actor: Actor, kind: str, query: CustomerQuery = EVERYONE, *, in_table_order: bool = False
 ) -> Generator[Record, None, None]:
     """`kind` of the customers `query` filters, as one object per record, in the order of
     `export_table`: a customer as `customers.get_customer` views it (the keys and values of
     `crmtui customer show --json`); a history record as the store views it, plus the link keys
     and the names of the users (or contact) it refers to. Checked here; read as taken.
     """
-    _check(actor, kind)
-    where = _conditions(query)
+    chosen = _choose(actor, kind, query, in_table_order)
     if kind == "customers":
-        return _in_snapshot(_customer_records(where))
-    return _in_snapshot(_history_records(_HISTORY[kind], where))
+        return _in_snapshot(_customer_records(chosen))
+    return _in_snapshot(_history_records(_HISTORY[kind], chosen))

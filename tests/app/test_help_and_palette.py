@@ -18,6 +18,7 @@ async def test_question_mark_lists_every_key_of_the_screen(db: str, actor: Actor
         listed = {k.description: k.keys for k in app.screen.keys}
         assert "q" in listed["Quit"].split(", ")
         assert listed["New"] == "n" and listed["Edit"] == "e"
+        assert listed["Export view"] == "X" and listed["Import file"] == "i"
         assert set(listed["Down"].split(", ")) == {"j", "↓"}
         assert set(listed["Bottom"].split(", ")) >= {"G"}
         # The screen's keys first, the table's next, the app's, then Textual's own.
@@ -36,6 +37,7 @@ async def test_the_palette_offers_every_action_with_a_key(db: str, actor: Actor)
         customers.add_customer(actor, {"name": "Palette Person"})  # after the table's first look
         titles = {command.title for command in app.get_system_commands(app.screen)}
         assert {"Quit", "Help", "New", "Edit", "Reload", "Light/dark"} <= titles
+        assert {"Export view", "Import file"} <= titles
 
         await pilot.press("ctrl+p")
         await pilot.pause()

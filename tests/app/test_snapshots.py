@@ -1,6 +1,7 @@
-"""Snapshots of the main screens at 80×24 and 120×40: the customer table (and the help over
-it), a customer's detail screen (overview, communications, history), the customer form (as
-opened, and refusing a bad email at its field), the follow-up queue and its "why" dialog.
+"""Snapshots of the main screens at 80×24 and 120×40: the customer table (and the help and the
+import dialog over it), a customer's detail screen (overview, communications, history), the
+customer form (as opened, and refusing a bad email at its field), the follow-up queue and its
+"why" dialog.
 
 Each screen is compared with the SVG kept in `__snapshots__/test_snapshots/`; after a change
 meant to alter a screen, `pytest tests/app/test_snapshots.py --snapshot-update` writes them
@@ -26,6 +27,7 @@ from crmtui.screens.customer_detail import CustomerDetailScreen
 from crmtui.screens.customer_form import CustomerFormScreen
 from crmtui.screens.customers import CustomersScreen
 from crmtui.screens.help import HelpScreen
+from crmtui.screens.import_dialog import ImportScreen
 from crmtui.screens.queue import QueueScreen, WhyScreen
 from crmtui.store import custom_fields, customers, followups, timeline, users
 from crmtui.store import models as m
@@ -316,6 +318,22 @@ async def test_help_over_the_customer_table(
     async def run_before(pilot: Pilot) -> None:
         await pilot.press("question_mark")
         assert isinstance(pilot.app.screen, HelpScreen)
+
+    assert await snap_compare(crm_app(team), terminal_size=size, run_before=run_before)
+
+
+@SIZES
+async def test_import_dialog_over_the_customer_table(
+    db: str,
+    team: Actor,
+    customer_list: dict[str, Customer],
+    snap_compare: SnapCompare,
+    size: tuple[int, int],
+) -> None:
+    async def run_before(pilot: Pilot) -> None:
+        await pilot.press("i")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ImportScreen)
 
     assert await snap_compare(crm_app(team), terminal_size=size, run_before=run_before)
 

@@ -172,6 +172,34 @@ def test_filters_choose_the_customers_the_table_shows(
     assert purchases_of <= set(shown)
 
 
+ORDERS = [
+    CustomerQuery(),
+    CustomerQuery(descending=True),
+    CustomerQuery(sort="stage"),
+    CustomerQuery(sort="owner", descending=True),
+    CustomerQuery(sort="company", tag="b2b"),
+    CustomerQuery(search="李娜"),
+]
+
+
+@pytest.mark.parametrize("query", ORDERS, ids=repr)
+def test_in_table_order_customers_come_as_the_table_lists_them(
+    actor: Actor,
+    people: list[Customer],
+    query: CustomerQuery,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    customers.add_customer(actor, {"name": "Bea", "company": "Acme", "tags": ["b2b"]})
+    monkeypatch.setattr(exports, "PAGE_SIZE", 2)  # the walk goes on from page to page
+    shown = [c.id for c in customers.list_customers(actor, query, limit=None).rows]
+    exported = exports.export_table(actor, "customers", query, in_table_order=True)
+    assert [row[0] for row in exported.rows] == shown
+    in_order = exports.export_records(actor, "customers", query, in_table_order=True)
+    assert [r["id"] for r in in_order] == shown
+    history = exports.export_table(actor, "purchases", query, in_table_order=True)
+    assert list(history.rows) == []  # no purchases: the walk still ends
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [
