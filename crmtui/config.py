@@ -4,7 +4,10 @@ The database is chosen by `--db`, then `CRMTUI_DB`, then a file in the user data
 The config file (TOML) is `CRMTUI_CONFIG` or `config.toml` in the user config directory.
 """
 
+import contextlib
 import os
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -109,3 +112,24 @@ def reset_settings() -> None:
     """Forget the settings read, so the next use reads the config file again."""
     global _settings
     _settings = None
+
+
+# An import's `--region` holds for the import alone: a ContextVar, so that an import running in
+# the TUI's worker thread leaves the phones the user saves meanwhile to the configured region.
+_region_here: ContextVar[str | None] = ContextVar("crmtui_phone_region", default=None)
+
+
+def phone_region() -> str:
+    """The region of phone numbers typed without a country code, here and now."""
+    return _region_here.get() or current_settings().default_region
+
+
+@contextlib.contextmanager
+def reading_phones_as(region: str | None) -> Iterator[None]:
+    """Read phones without a country code in `region` (None: as configured) in this thread or
+    task, for the length of the block."""
+    token = _region_here.set(region.upper() if region else None)
+    try:
+        yield
+    finally:
+        _region_here.reset(token)

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 import peewee
 
-from crmtui.config import current_settings
+from crmtui.config import phone_region
 from crmtui.i18n import _
 from crmtui.store import audit, custom_fields, records, search, vocabulary
 from crmtui.store import fields as f
@@ -308,7 +308,7 @@ def _filtered(query: CustomerQuery) -> peewee.ModelSelect:
 
 
 def _search(query: CustomerQuery) -> search.Search:
-    return search.Search(query.search, current_settings().default_region)
+    return search.Search(query.search, phone_region())
 
 
 def _search_only(query: CustomerQuery) -> search.Search | None:

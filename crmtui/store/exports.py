@@ -33,9 +33,9 @@ from typing import Any, TypeVar
 
 import peewee
 
-from crmtui.config import current_settings
+from crmtui.config import phone_region
 from crmtui.i18n import _
-from crmtui.store import custom_fields, customers, search, vocabulary
+from crmtui.store import audit, custom_fields, customers, search, vocabulary
 from crmtui.store import models as m
 from crmtui.store import types as t
 from crmtui.store.customers import EVERYONE
@@ -281,7 +281,7 @@ def _conditions(query: CustomerQuery) -> list[peewee.Expression]:
             )
         where.append(customer.owner == owner.id)
     if query.search.strip():
-        found = search.Search(query.search, current_settings().default_region)
+        found = search.Search(query.search, phone_region())
         if found:
             where.append(found.customer_condition())
     return where
@@ -345,9 +345,45 @@ def _snapshot() -> Iterator[None]:
         yield
 
 
-def _in_snapshot(rows: Iterator[T]) -> Generator[T, None, None]:
-    with _snapshot():
-        yield from rows
+def _in_snapshot(
+    actor: Actor, kind: str, query: CustomerQuery, rows: Iterator[T]
+) -> Generator[T, None, None]:
+    """The rows, read in one snapshot; then the export's audit row, written after the read
+    transaction (on SQLite, writing inside it would have to upgrade a snapshot others may
+    have written past). An export stopped part-way is recorded as "incomplete"."""
+    taken, finished = 0, False
+    try:
+        with _snapshot():
+            for row in rows:
+                taken += 1
+                yield row
+        finished = True
+    finally:
+        audit.record(
+            actor,
+            "export",
+            target=kind,
+            detail=f"rows={taken}; {_filter_text(query)}",
+            result="ok" if finished else "incomplete",
+        )
+
+
+def _filter_text(query: CustomerQuery) -> str:
+    """The filter as the audit log keeps it: a search term only by its length, since it may
+    be a person's name, which an erasure must be able to remove and the log cannot give up."""
+    parts = [
+        f"{name}={value}"
+        for name, value in (
+            ("stage", query.stage),
+            ("tag", query.tag),
+            ("owner", query.owner),
+            ("key_account", query.key_account),
+        )
+        if value is not None
+    ]
+    if query.search:
+        parts.append(f"search=({len(query.search)} characters)")
+    return ", ".join(parts) or "everyone"
 
 
 # --- Customers --------------------------------------------------------------------------------
@@ -482,10 +518,12 @@ def export_table(
     if kind == "customers":
         custom_keys = [field.key for field in custom_fields.list_fields(actor)]
         columns = CUSTOMER_COLUMNS + tuple(CUSTOM_PREFIX + key for key in custom_keys)
-        return Table(kind, columns, _in_snapshot(_customer_rows(chosen, custom_keys)))
+        return Table(
+            kind, columns, _in_snapshot(actor, kind, query, _customer_rows(chosen, custom_keys))
+        )
     history = _HISTORY[kind]
     columns = ("id", *LINK_COLUMNS, *history.columns)
-    return Table(kind, columns, _in_snapshot(_history_rows(history, chosen)))
+    return Table(kind, columns, _in_snapshot(actor, kind, query, _history_rows(history, chosen)))
 
 
 def export_records(
@@ -498,5 +536,5 @@ def export_records(
     """
     chosen = _choose(actor, kind, query, in_table_order)
     if kind == "customers":
-        return _in_snapshot(_customer_records(chosen))
-    return _in_snapshot(_history_records(_HISTORY[kind], chosen))
+        return _in_snapshot(actor, kind, query, _customer_records(chosen))
+    return _in_snapshot(actor, kind, query, _history_records(_HISTORY[kind], chosen))

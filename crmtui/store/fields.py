@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from crmtui.config import current_settings
+from crmtui.config import phone_region
 from crmtui.i18n import _
 from crmtui.store import validation as v
 from crmtui.store.errors import FieldProblem, ValidationError
@@ -74,7 +74,7 @@ def text(
 
 def phone(column: str) -> FieldSpec:
     def clean(value: object) -> Columns:
-        phone = v.clean_phone(value, region=current_settings().default_region)
+        phone = v.clean_phone(value, region=phone_region())
         return {
             column: phone.value,
             f"{column}_raw": phone.raw,

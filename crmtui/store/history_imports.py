@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, NamedTuple
 
-from crmtui.config import current_settings
+from crmtui.config import phone_region
 from crmtui.i18n import _
 from crmtui.store import fields as f
 from crmtui.store import followups, records, timeline, vocabulary
@@ -120,7 +120,7 @@ def _link_value(column: str, text: str) -> object:
     if column == "email":
         return clean_email(text).value
     if column == "phone":
-        return clean_phone(text, region=current_settings().default_region).value
+        return clean_phone(text, region=phone_region()).value
     return clean_text(text, max_length=4000)
 
 

@@ -6,14 +6,13 @@ store's import (`store.imports` for customers, `store.history_imports` for the r
 checks every row and writes all of them or none.
 """
 
-import contextlib
 import csv
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from crmtui.config import current_settings, override_settings
+from crmtui.config import reading_phones_as
 from crmtui.i18n import _, ngettext
 from crmtui.store import custom_fields, history_imports, imports
 from crmtui.store.errors import FieldProblem
@@ -245,21 +244,6 @@ def _check_links(plan: ColumnPlan, customer_key: str | None) -> None:
         )
 
 
-@contextlib.contextmanager
-def _region(region: str | None) -> Iterator[None]:
-    """Phones without a country code read in `region` while importing, then as before (the
-    TUI goes on after an import)."""
-    if region is None:
-        yield
-        return
-    before = current_settings().default_region
-    override_settings(default_region=region.upper())
-    try:
-        yield
-    finally:
-        override_settings(default_region=before)
-
-
 def _stages(progress: Progress, kind: str) -> Callable[[str, int], None]:
     labels = {"checked": CHECKING, "written": writing(kind)}
     return lambda stage, done: progress(labels[stage], done)
@@ -294,7 +278,7 @@ def run_import(
             else []
         )
         with (
-            _region(options.region),
+            reading_phones_as(options.region),
             open_table(
                 options.source,
                 file_format=options.file_format,

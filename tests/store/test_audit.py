@@ -11,11 +11,11 @@ import peewee
 import psycopg
 import pytest
 
-from crmtui.store import audit, changes, customers, records
+from crmtui.store import audit, changes, customers, exports, records
 from crmtui.store import db as store_db
 from crmtui.store import models as m
 from crmtui.store.errors import PermissionDeniedError, ValidationError
-from crmtui.store.types import Actor, Customer
+from crmtui.store.types import Actor, Customer, CustomerQuery
 
 Tamper = Callable[[str], None]
 
@@ -200,3 +200,20 @@ def test_opening_the_database_puts_dropped_triggers_back(
     refused = pytest.raises(peewee.DatabaseError, match="append-only")
     with refused, store_db.write_transaction():
         m.AuditEntry.delete().execute()
+
+
+def test_an_export_is_one_row_with_its_filter_and_count(actor: Actor, customer: Customer) -> None:
+    customers.add_customer(actor, {"name": "王芳", "stage": "active"})
+    query = CustomerQuery(search="张伟", stage="new")
+    assert len(list(exports.export_table(actor, "customers", query).rows)) == 1
+    stopped = exports.export_records(actor, "purchases")
+    stopped.close()  # never read: nothing was exported, nothing recorded
+    partly = exports.export_table(actor, "customers").rows
+    next(partly)
+    partly.close()
+    rows = list(m.AuditEntry.select().where(m.AuditEntry.action == "export"))
+    assert [(r.target, r.detail, r.result) for r in rows] == [
+        ("customers", "rows=1; stage=new, search=(2 characters)", "ok"),
+        ("customers", "rows=1; everyone", "incomplete"),
+    ]
+    assert "张伟" not in " ".join(r.detail for r in rows)

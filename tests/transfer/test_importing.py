@@ -1,6 +1,7 @@
 """An import run as both interfaces run it: the options' defaults, the phone region for one
 import only, the first rejects kept to show, and a file no row of which names a customer."""
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,28 @@ def test_a_region_holds_for_its_import_only(db: str, actor: Actor, tmp_path: Pat
     assert customers.list_customers(actor).rows[0].phone == "+12025550143"
     assert current_settings().default_region == before
     assert reports == [(importing.CHECKING, 1), (importing.writing("customers"), 1)]
+
+
+def test_an_imports_region_is_not_the_region_of_a_save_made_meanwhile(
+    db: str, actor: Actor, tmp_path: Path
+) -> None:
+    """The TUI imports in a worker thread while the user saves customers in the main one."""
+    source = tmp_path / "us.csv"
+    source.write_text("name,phone\nAnn,(202) 555-0143\n", "utf-8")
+    saved: list[str] = []
+
+    def save_meanwhile(label: str, done: int) -> None:
+        if not saved:  # called by the import, in the middle of it
+            worker = threading.Thread(
+                target=lambda: saved.append(
+                    customers.add_customer(actor, {"name": "李雷", "phone": "13812345678"}).phone
+                )
+            )
+            worker.start()
+            worker.join()
+
+    importing.run_import(actor, ImportOptions(str(source), region="us"), progress=save_meanwhile)
+    assert saved == ["+8613812345678"]  # the configured region (CN), not the import's
 
 
 def test_the_first_rejects_are_kept_with_the_files_column_names(
