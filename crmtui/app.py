@@ -27,6 +27,7 @@ from crmtui.screens.customers import TRANSFER_GROUP, CustomersScreen
 from crmtui.screens.help import HelpScreen, keys_of
 from crmtui.store.db import redact_url
 from crmtui.store.errors import DatabaseFailure, PermissionDeniedError, StoreError
+from crmtui.store.permissions import AUDIT_READ, allowed
 from crmtui.store.types import Actor, Customer
 
 DARK_THEME = "textual-dark"
@@ -86,6 +87,7 @@ class CrmApp(App[None]):
         Binding("ctrl+t", "toggle_theme", _("Light/dark"), show=False, id="app.toggle_theme"),
         # Not in the footer: the customer table's keys fill 80 columns. `?` and ctrl+p list it.
         Binding("w", "queue", _("Follow-up queue"), show=False, id="app.queue"),
+        Binding("A", "audit", _("Audit log"), show=False, id="app.audit"),
     ]
 
     def __init__(self, actor: Actor, db_label: str) -> None:
@@ -116,6 +118,12 @@ class CrmApp(App[None]):
         if not isinstance(self.screen, QueueScreen):
             self.push_screen(QueueScreen(self.actor))
 
+    def action_audit(self) -> None:
+        from crmtui.screens.audit import AuditScreen  # when first opened (start-up time)
+
+        if not isinstance(self.screen, AuditScreen):
+            self.push_screen(AuditScreen(self.actor))
+
     async def action_quit(self) -> None:
         # An import or export runs in a thread the process would wait for after the screen
         # is gone, looking hung: the user quits once it has ended.
@@ -130,7 +138,9 @@ class CrmApp(App[None]):
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("quit", "queue"):
+        if action == "audit" and not allowed(self.actor, AUDIT_READ):
+            return False  # not offered to those who may not read it
+        if action in ("quit", "queue", "audit"):
             # Not while a form or a dialog is open, where `q` reaches the app from a check box
             # or a choice: quitting would drop what was typed without the form's warning
             # (and the queue would open over the form).
