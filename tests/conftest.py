@@ -123,6 +123,21 @@ def db(db_target: str) -> Iterator[str]:
 
 
 @pytest.fixture
+def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Password hashes with argon2id's smallest costs (under a millisecond, where the defaults
+    take 50 ms and more on a busy machine), for the tests about logins rather than hashing;
+    the dummy hash changes with them, so every attempt still verifies one hash.
+    tests/store/test_login.py checks the real hasher."""
+    from argon2 import PasswordHasher
+
+    from crmtui.store import passwords
+
+    quick = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", quick)
+    monkeypatch.setattr(passwords, "DUMMY_HASH", quick.hash("nobody knows this"))
+
+
+@pytest.fixture
 def actor(db: str) -> Actor:
     """The single-user-mode admin acting in the store."""
     return users.local_actor()
