@@ -41,7 +41,8 @@ def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("CRMTUI_CONFIG", str(home / "config" / "crmtui" / "config.toml"))
     monkeypatch.setenv("TZ", "UTC")
-    monkeypatch.delenv("CRMTUI_DB", raising=False)
+    for variable in ("CRMTUI_DB", "CRMTUI_USER", "CRMTUI_PASSWORD", "CRMTUI_TOTP"):
+        monkeypatch.delenv(variable, raising=False)
     config.reset_settings()
     yield
     store_db.close_database()

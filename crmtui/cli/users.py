@@ -1,6 +1,7 @@
 """`crmtui user …`: who may log in, with which role, password and two-step verification."""
 
 import io
+import sys
 
 import click
 
@@ -25,7 +26,7 @@ password_stdin_option = click.option(
 def _new_password(from_stdin: bool) -> str:
     """The new password: the first line of stdin, or typed twice, hidden, at a prompt."""
     if from_stdin:
-        return click.get_text_stream("stdin").readline().removesuffix("\n").removesuffix("\r")
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
     click.echo(_("Rules: {rules}.").format(rules=passwords.rules()), err=True)
     return click.prompt(
         _("New password"),

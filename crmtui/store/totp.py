@@ -40,6 +40,8 @@ def matching_step(secret: str, code: str, when: dt.datetime, *, digits: int = DI
         )
     except pyotp.OTPVerificationError:
         return None
+    except ValueError:  # a step before 1970 (pyotp refuses those): no code matches it
+        return None
 
 
 def provisioning_uri(secret: str, user_name: str) -> str:
