@@ -179,9 +179,24 @@ def test_user_administration_takes_an_admin_login(alice: Run, crm: Run, db_targe
 
 
 def test_user_option_is_refused_in_single_user_mode(crm: Run) -> None:
-    result = crm("--user", "alice", "customer", "list")
-    assert result.exit_code == 1
-    assert result.stderr.startswith("Error: --user: no user of this database has a password")
+    for args in (("customer", "list"), ()):
+        result = crm("--user", "alice", *args)
+        assert result.exit_code == 1
+        assert result.stderr.startswith("Error: --user: no user of this database has a password")
+
+
+def test_the_app_opens_on_the_login_screen_once_users_have_passwords(
+    alice: Run, crm: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crmtui.app
+
+    opened: list[tuple[object, str]] = []
+    monkeypatch.setattr(
+        crmtui.app.CrmApp, "run", lambda app: opened.append((app.actor, app.user_name))
+    )
+    ok(crm())
+    ok(crm("--user", "alice"))  # the name fills in the login screen; no password is asked
+    assert opened == [(None, ""), (None, "alice")]
 
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
