@@ -67,11 +67,15 @@ def program_name() -> str:
     return shlex.quote(str(script))
 
 
-def shell_command(target: str) -> str:
-    """How to run crmtui from a shell on `target`: `--db` only when it is not the default."""
-    if target == resolve_db_target(None):
-        return program_name()
-    return f"{program_name()} --db {shlex.quote(redact_url(target))}"
+def shell_command(target: str, user_name: str = "") -> str:
+    """How to run crmtui from a shell on `target`: `--db` only when it is not the default,
+    and `--user` for a user who logged in."""
+    command = program_name()
+    if target != resolve_db_target(None):
+        command += f" --db {shlex.quote(redact_url(target))}"
+    if user_name:
+        command += f" --user {shlex.quote(user_name)}"
+    return command
 
 
 class CrmApp(App[None]):
@@ -109,7 +113,8 @@ class CrmApp(App[None]):
         # Textual cannot switch away from the default screen (the login screen here), so the
         # customer table opens a screen stack (a mode) of its own; the login one stays behind,
         # out of reach.
-        self.add_mode("crm", lambda: CustomersScreen(actor, shell_command(self.db_label)))
+        command = shell_command(self.db_label, actor.name)
+        self.add_mode("crm", lambda: CustomersScreen(actor, command))
         self.switch_mode("crm")
         self.show_status()
 

@@ -73,6 +73,7 @@ async def test_a_wrong_password_stays_on_the_login_screen_and_the_right_one_open
         assert isinstance(app.screen, CustomersScreen)
         assert app.actor == alice
         assert "张伟" in app.screen.query_one(CustomerTable).render_line(1).text
+        assert app.screen.command.endswith(" --user alice")  # for the hints it shows
         assert failed_logins("alice") == 0
         assert [type(s) for s in app.screen_stack] == [CustomersScreen]  # no way back
 
