@@ -3,9 +3,11 @@ there, refuses a wrong password (and says so), and opens the customer table for 
 one, asking for the two-step code in between when the user has one."""
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import pyotp
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Input
 
 from crmtui.app import CrmApp
@@ -20,6 +22,7 @@ from tests.conftest import Clock
 
 pytestmark = pytest.mark.usefixtures("quick_hashes")
 
+SnapCompare = Callable[..., Awaitable[bool]]  # the fixture of tests/app/conftest.py
 SIZE = (80, 24)
 PASSWORD = "correct horse battery"
 REFUSED = "login failed: wrong user name, password or code"
@@ -113,3 +116,20 @@ async def test_the_user_name_given_and_the_two_step_code(
         await pilot.pause()
         assert isinstance(app.screen, CustomersScreen) and app.actor == alice
         assert m.User.get(m.User.name == "alice").totp_last_step == totp.unix_time(now) // 30 + 1
+
+
+async def test_snapshot_of_a_refused_login(
+    db: str, alice: Actor, snap_compare: SnapCompare, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The login screen at 80×24 after a wrong password: the message in the box, the password
+    asked again (the database name is pinned: the screen must not show where tests run)."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+    async def wrong_password(pilot: Pilot) -> None:
+        await type_text(pilot, "alice")
+        await pilot.press("enter")
+        await type_text(pilot, "not her password")
+        await pilot.press("enter")
+
+    app = CrmApp(actor=None, db_label="~/crm/customers.db")
+    assert await snap_compare(app, terminal_size=SIZE, run_before=wrong_password)
