@@ -22,7 +22,7 @@ from crmtui.commands import binding_commands
 from crmtui.config import resolve_db_target
 from crmtui.formatting import count_text
 from crmtui.i18n import _, ngettext
-from crmtui.messages import CustomersChanged, EditCustomer, NewCustomer, OpenCustomer
+from crmtui.messages import CustomersChanged, EditCustomer, LoggedIn, NewCustomer, OpenCustomer
 from crmtui.screens.customers import TRANSFER_GROUP, CustomersScreen
 from crmtui.screens.help import HelpScreen, keys_of
 from crmtui.store.db import redact_url
@@ -68,11 +68,15 @@ def program_name() -> str:
     return shlex.quote(str(script))
 
 
-def shell_command(target: str) -> str:
-    """How to run crmtui from a shell on `target`: `--db` only when it is not the default."""
-    if target == resolve_db_target(None):
-        return program_name()
-    return f"{program_name()} --db {shlex.quote(redact_url(target))}"
+def shell_command(target: str, user_name: str = "") -> str:
+    """How to run crmtui from a shell on `target`: `--db` only when it is not the default,
+    and `--user` for a user who logged in."""
+    command = program_name()
+    if target != resolve_db_target(None):
+        command += f" --db {shlex.quote(redact_url(target))}"
+    if user_name:
+        command += f" --user {shlex.quote(user_name)}"
+    return command
 
 
 class CrmApp(App[None]):
@@ -90,13 +94,31 @@ class CrmApp(App[None]):
         Binding("A", "audit", _("Audit log"), show=False, id="app.audit"),
     ]
 
-    def __init__(self, actor: Actor, db_label: str) -> None:
+    def __init__(self, actor: Actor | None, db_label: str, user_name: str = "") -> None:
+        """`actor` None: users have passwords, and the app starts on the login screen
+        (with `user_name` filled in)."""
         super().__init__()
         self.actor = actor
         self.db_label = db_label
+        self.user_name = user_name
 
     def get_default_screen(self) -> Screen:
+        if self.actor is None:
+            # Imported here: single-user mode, the usual start, never shows it.
+            from crmtui.screens.login import LoginScreen
+
+            return LoginScreen(self.user_name, shown_target(self.db_label))
         return CustomersScreen(self.actor, shell_command(self.db_label))
+
+    def on_logged_in(self, message: LoggedIn) -> None:
+        actor = self.actor = message.actor
+        # Textual cannot switch away from the default screen (the login screen here), so the
+        # customer table opens a screen stack (a mode) of its own; the login one stays behind,
+        # out of reach.
+        command = shell_command(self.db_label, actor.name)
+        self.add_mode("crm", lambda: CustomersScreen(actor, command))
+        self.switch_mode("crm")
+        self.show_status()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -138,6 +160,8 @@ class CrmApp(App[None]):
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.actor is None and action in ("queue", "command_palette", "audit"):
+            return False  # nothing but the login before a login
         if action == "audit" and not allowed(self.actor, AUDIT_READ):
             return False  # not offered to those who may not read it
         if action in ("quit", "queue", "audit"):
@@ -200,7 +224,8 @@ class CrmApp(App[None]):
         gc.freeze()
         # The count comes after the first screen is painted: it is not what the user waits for.
         self.sub_title = shown_target(self.db_label)
-        self.call_after_refresh(self.show_status)
+        if self.actor is not None:
+            self.call_after_refresh(self.show_status)
         self.set_interval(OVERDUE_REFRESH_SECONDS, self.show_status)
 
     def show_status(self, overdue: int | None = None) -> None:
@@ -209,6 +234,8 @@ class CrmApp(App[None]):
 
         The count comes first: a long database path is cut at the end of the line.
         """
+        if self.actor is None:  # on the login screen: no one's follow-ups to count
+            return
         # Here, not at the top: the count is taken after the first paint (start-up time).
         from crmtui.store import followups, queue
 

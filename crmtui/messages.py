@@ -6,6 +6,8 @@ table needs no knowledge of the screens that show or edit a customer.
 
 from textual.message import Message
 
+from crmtui.store.types import Actor
+
 
 class OpenCustomer(Message):
     """Show one customer's detail screen."""
@@ -40,4 +42,12 @@ class CustomersChanged(Message, bubble=False):
     def __init__(self, origin: object | None = None, overdue: int | None = None) -> None:
         self.origin = origin
         self.overdue = overdue
+        super().__init__()
+
+
+class LoggedIn(Message):
+    """The login screen's user logged in: the app opens its first screen for them."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
         super().__init__()

@@ -41,7 +41,8 @@ def isolated_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     monkeypatch.setenv("CRMTUI_CONFIG", str(home / "config" / "crmtui" / "config.toml"))
     monkeypatch.setenv("TZ", "UTC")
-    monkeypatch.delenv("CRMTUI_DB", raising=False)
+    for variable in ("CRMTUI_DB", "CRMTUI_USER", "CRMTUI_PASSWORD", "CRMTUI_TOTP"):
+        monkeypatch.delenv(variable, raising=False)
     config.reset_settings()
     yield
     store_db.close_database()
@@ -120,6 +121,21 @@ def db(db_target: str) -> Iterator[str]:
     store_db.open_database(db_target)
     yield db_target
     store_db.close_database()
+
+
+@pytest.fixture
+def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Password hashes with argon2id's smallest costs (under a millisecond, where the defaults
+    take 50 ms and more on a busy machine), for the tests about logins rather than hashing;
+    the dummy hash changes with them, so every attempt still verifies one hash.
+    tests/store/test_login.py checks the real hasher."""
+    from argon2 import PasswordHasher
+
+    from crmtui.store import passwords
+
+    quick = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(passwords, "_hasher", quick)
+    monkeypatch.setattr(passwords, "DUMMY_HASH", quick.hash("nobody knows this"))
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import click
 
 from crmtui import __version__
-from crmtui.cli.common import CliState, LazyGroup, acting_user
+from crmtui.cli.common import CliState, LazyGroup, app_actor
 from crmtui.config import resolve_db_target
 from crmtui.i18n import _
 
@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "backup": "crmtui.cli.backup:backup",
     "restore": "crmtui.cli.backup:restore",
     "audit": "crmtui.cli.audit:audit_group",
+    "user": "crmtui.cli.users:user",
 }
 
 
@@ -44,14 +45,25 @@ SUBCOMMANDS = {
         "(default: $CRMTUI_DB, else crmtui.db in the user data directory)."
     ),
 )
+@click.option(
+    "--user",
+    "user_name",
+    metavar="NAME",
+    envvar="CRMTUI_USER",
+    help=_(
+        "Log in as NAME (default: $CRMTUI_USER), once users have passwords; the password is "
+        "asked, or read from $CRMTUI_PASSWORD, and a two-step code from $CRMTUI_TOTP. "
+        "The app asks on its login screen."
+    ),
+)
 @click.version_option(__version__, prog_name="crmtui")
 @click.pass_context
-def main(ctx: click.Context, db_option: str | None) -> None:
-    ctx.obj = CliState(target=resolve_db_target(db_option))
+def main(ctx: click.Context, db_option: str | None, user_name: str | None) -> None:
+    ctx.obj = CliState(target=resolve_db_target(db_option), user_name=user_name)
     if ctx.invoked_subcommand is None:
-        actor = acting_user(ctx)
+        actor = app_actor(ctx)
         from crmtui.app import CrmApp  # Textual loads only when the app opens
 
-        app = CrmApp(actor=actor, db_label=ctx.obj.target)
+        app = CrmApp(actor=actor, db_label=ctx.obj.target, user_name=user_name or "")
         app.run()
         ctx.exit(app.return_code or 0)

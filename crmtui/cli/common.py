@@ -24,18 +24,62 @@ from crmtui.store.types import Actor
 @dataclasses.dataclass
 class CliState:
     target: str
+    user_name: str | None = None  # --user
     actor: Actor | None = None
+    opened: bool = False
+
+
+def _open(ctx: click.Context) -> CliState:
+    """Open the database the user chose, once per command."""
+    state: CliState = ctx.find_object(CliState)
+    if not state.opened:
+        store_db.open_database(state.target)
+        ctx.find_root().call_on_close(store_db.close_database)
+        state.opened = True
+    return state
 
 
 def acting_user(ctx: click.Context | None = None) -> Actor:
-    """Open the database the user chose (once per command) and return who is acting."""
+    """Open the database the user chose (once per command) and return who is acting: the
+    user logged in with `--user` once users have passwords, else the single-user-mode admin."""
     ctx = ctx or click.get_current_context()
-    state: CliState = ctx.find_object(CliState)
+    state = _open(ctx)
     if state.actor is None:
-        store_db.open_database(state.target)
-        ctx.find_root().call_on_close(store_db.close_database)
-        state.actor = users.local_actor()
+        if not users.login_required():
+            _no_user_option(state)
+            state.actor = users.local_actor()
+        elif state.user_name is None:
+            raise click.ClickException(
+                _(
+                    "this database has users with passwords: log in with "
+                    "`crmtui --user NAME …` (the password is asked, or read from {env})"
+                ).format(env="CRMTUI_PASSWORD")
+            )
+        else:
+            from crmtui.cli.login import log_in  # argon2 loads only when a login is asked
+
+            state.actor = log_in(state.user_name)
     return state.actor
+
+
+def app_actor(ctx: click.Context) -> Actor | None:
+    """Who the app acts for from the start: None when users have passwords, and the app's
+    login screen must ask (`--user` then only fills in the user name)."""
+    state = _open(ctx)
+    if users.login_required():
+        return None
+    _no_user_option(state)
+    return users.local_actor()
+
+
+def _no_user_option(state: CliState) -> None:
+    if state.user_name is not None:
+        raise click.ClickException(
+            _(
+                "--user: no user of this database has a password, so crmtui asks for no login "
+                "(single-user mode); `crmtui user add NAME --role admin` adds the first"
+            )
+        )
 
 
 def database_target(ctx: click.Context | None = None) -> str:

@@ -24,7 +24,7 @@ from playhouse.apsw_ext import APSWDatabase
 from crmtui.i18n import _
 from crmtui.store.errors import StoreError
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 MIN_SQLITE = (3, 51, 3)
 BUSY_TIMEOUT_SECONDS = 10
 
@@ -109,6 +109,25 @@ def _sla_indexes(db: peewee.Database) -> None:
     )
 
 
+def _login_columns(db: peewee.Database) -> None:
+    """6 → 7: users log in: each keeps its count of failed logins, its lock-out (level and
+    end) and its two-step verification (TOTP secret, last step used). Existing users start
+    with no failures, no lock and no two-step verification."""
+    sqlite = not isinstance(db, peewee.PostgresqlDatabase)
+    columns = {
+        "failed_logins": "INTEGER NOT NULL DEFAULT 0",
+        "lock_level": "INTEGER NOT NULL DEFAULT 0",
+        "locked_until": "DATETIME" if sqlite else "TIMESTAMP",
+        "totp_secret": "TEXT",
+        "totp_last_step": "INTEGER" if sqlite else "BIGINT",
+    }
+    present = {column.name for column in db.get_columns("user")}
+    for name, definition in columns.items():
+        if name not in present:
+            # "user" is quoted: it is a reserved word in PostgreSQL.
+            db.execute_sql(f'ALTER TABLE "user" ADD COLUMN {name} {definition}')
+
+
 # MIGRATIONS[v] upgrades a database from schema version v to v + 1. A new database is
 # created from the current models and stamped SCHEMA_VERSION directly.
 MIGRATIONS: Mapping[int, Migration] = {
@@ -117,6 +136,7 @@ MIGRATIONS: Mapping[int, Migration] = {
     3: _phone_display,
     4: _import_batches,
     5: _sla_indexes,
+    6: _login_columns,
 }
 
 

@@ -62,9 +62,19 @@ class User(BaseModel):
     full_name = peewee.CharField(max_length=200, default="")
     role = peewee.CharField(max_length=16, default="sales")
     active = peewee.BooleanField(default=True)
-    password_hash = peewee.TextField(null=True)
+    password_hash = peewee.TextField(null=True)  # argon2id, in its PHC string form
     created_at = DateTimeField(default=utcnow)
     version = peewee.IntegerField(default=1)
+    # The lock-out (schema 7), kept here so that it holds across processes: failed logins
+    # since the last success or lock, how many times the account was locked since it last
+    # logged in (each lock lasts twice the one before), and until when the current lock holds.
+    failed_logins = peewee.IntegerField(default=0)
+    lock_level = peewee.IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    # Two-step verification (schema 7): the base32 TOTP secret, and the time step of the last
+    # code accepted, so that no code is accepted twice.
+    totp_secret = peewee.TextField(null=True)
+    totp_last_step = peewee.BigIntegerField(null=True)
 
 
 class VersionedModel(BaseModel):

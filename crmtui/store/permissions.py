@@ -17,6 +17,8 @@ FOLLOWUP_WRITE = "followup.write"
 FIELD_READ = "field.read"
 FIELD_ADMIN = "field.admin"
 USER_READ = "user.read"
+USER_ADMIN = "user.admin"
+ACCOUNT_SELF = "account.self"
 DEMO_LOAD = "demo.load"
 DATABASE_CHECK = "database.check"
 SEARCH_REBUILD = "search.rebuild"
@@ -26,11 +28,15 @@ DATABASE_RESTORE = "database.restore"
 AUDIT_READ = "audit.read"
 
 # VIEW_KEEP goes with every role that reads customers: a user's own table views change no data.
-_READS = frozenset({CUSTOMER_READ, HISTORY_READ, FOLLOWUP_READ, FIELD_READ, USER_READ, VIEW_KEEP})
+# ACCOUNT_SELF (one's own password and two-step verification) goes with every role.
+_READS = frozenset(
+    {CUSTOMER_READ, HISTORY_READ, FOLLOWUP_READ, FIELD_READ, USER_READ, VIEW_KEEP, ACCOUNT_SELF}
+)
 _WRITES = frozenset({CUSTOMER_WRITE, HISTORY_WRITE, FOLLOWUP_WRITE})
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # A backup holds every customer, unmasked, and a restore replaces all data: admins only.
+    # So are users: whoever manages them can make themselves anything.
     "admin": _READS
     | _WRITES
     | {
@@ -41,10 +47,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         DATABASE_BACKUP,
         DATABASE_RESTORE,
         AUDIT_READ,
+        USER_ADMIN,
     },
     "manager": _READS | _WRITES | {DATABASE_CHECK},
     "sales": _READS | _WRITES,
-    "marketing": frozenset({CUSTOMER_READ, FIELD_READ, USER_READ, VIEW_KEEP}),
+    "marketing": frozenset({CUSTOMER_READ, FIELD_READ, USER_READ, VIEW_KEEP, ACCOUNT_SELF}),
     "readonly": _READS,
 }
 
@@ -58,6 +65,8 @@ _DESCRIPTIONS = {
     FIELD_READ: _("read custom fields"),
     FIELD_ADMIN: _("define custom fields"),
     USER_READ: _("list users"),
+    USER_ADMIN: _("manage users"),
+    ACCOUNT_SELF: _("change their own password or two-step verification"),
     DEMO_LOAD: _("load demo data"),
     VIEW_KEEP: _("keep table views"),
     DATABASE_CHECK: _("check the database"),

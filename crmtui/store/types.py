@@ -34,6 +34,7 @@ __all__ = [
     "Page",
     "Purchase",
     "ServiceItem",
+    "TwoStepSetup",
     "User",
 ]
 _RECORD_TYPES = frozenset(
@@ -67,6 +68,20 @@ class User:
     full_name: str
     role: str
     active: bool
+    # How the user logs in; never the password's hash or the two-step secret.
+    has_password: bool = False
+    two_step: bool = False
+    failed_logins: int = 0
+    locked_until: dt.datetime | None = None  # UTC, while the account is locked
+
+
+@dataclass(frozen=True)
+class TwoStepSetup:
+    """A new TOTP secret for a user's authenticator app, not yet turned on."""
+
+    user: str
+    secret: str  # base32, for typing into the app
+    uri: str  # otpauth://, for a QR code
 
 
 @dataclass(frozen=True)

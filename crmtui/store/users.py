@@ -1,4 +1,4 @@
-"""Users and the acting user. Logins and user administration come with the auth module."""
+"""Users and the acting user. Logins are `auth`'s; adding and changing users, `accounts`'."""
 
 import getpass
 
@@ -14,12 +14,45 @@ def _as_actor(row: m.User) -> Actor:
     return Actor(id=row.id, name=row.name, role=row.role)
 
 
-def _as_user(row: m.User) -> User:
-    return User(row.id, row.version, row.name, row.full_name, row.role, row.active)
+def as_user(row: m.User) -> User:
+    return User(
+        row.id,
+        row.version,
+        row.name,
+        row.full_name,
+        row.role,
+        row.active,
+        has_password=row.password_hash is not None,
+        two_step=row.totp_secret is not None,
+        failed_logins=row.failed_logins,
+        # A lock that has run out is no lock: only a current one is shown.
+        locked_until=(
+            row.locked_until
+            if row.locked_until is not None and row.locked_until > m.utcnow()
+            else None
+        ),
+    )
+
+
+class LoginRequiredError(StoreError):
+    """Users with passwords exist: whoever acts must log in (single-user mode is over)."""
+
+    def __init__(self) -> None:
+        super().__init__(_("this database has users with passwords: log in first"))
+
+
+def login_required() -> bool:
+    """Whether any user has a password: then every interface asks who is there."""
+    return m.User.select().where(m.User.password_hash.is_null(False)).exists()
 
 
 def local_actor() -> Actor:
-    """The single-user-mode actor: the operating-system user, an admin of their own file."""
+    """The single-user-mode actor: the operating-system user, an admin of their own file.
+
+    Refused once any user has a password: from then on only a login names the actor.
+    """
+    if login_required():
+        raise LoginRequiredError()
     name = getpass.getuser() or "local"
     row = m.User.get_or_none(m.User.name == name)
     if row is None:
@@ -32,7 +65,7 @@ def local_actor() -> Actor:
 
 def list_users(actor: Actor) -> list[User]:
     authorize(actor, USER_READ)
-    return [_as_user(row) for row in m.User.select().order_by(m.User.name)]
+    return [as_user(row) for row in m.User.select().order_by(m.User.name)]
 
 
 def user_id_by_name(name: str, *, field: str) -> int:

@@ -14,11 +14,14 @@ Run = Callable[..., Result]
 
 @pytest.fixture
 def crm(db_target: str) -> Run:
-    """`crm("customer", "add", "--name", "X")` runs crmtui on the test database."""
+    """`crm("customer", "add", "--name", "X")` runs crmtui on the test database (`env`: more
+    environment variables, e.g. CRMTUI_PASSWORD)."""
     runner = CliRunner()
 
-    def run(*args: str, input: str | None = None) -> Result:
-        return runner.invoke(main, ["--db", db_target, *args], input=input, catch_exceptions=False)
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+        return runner.invoke(
+            main, ["--db", db_target, *args], input=input, env=env, catch_exceptions=False
+        )
 
     return run
 

@@ -206,3 +206,38 @@ def test_upgrade_from_version_5_adds_the_sla_indexes(db: str) -> None:
     database = store_db.open_database(db)
     assert stamped() == [V]
     assert sla_indexes() == made
+
+
+def test_upgrade_from_version_6_adds_the_login_columns(db: str, actor: Actor) -> None:
+    """Schema 7 keeps each user's failed logins, lock-out and two-step verification; an
+    upgraded database gets the columns, its users with no failures, lock or two-step."""
+    login_columns = {"failed_logins", "lock_level", "locked_until", "totp_secret", "totp_last_step"}
+    database = store_db.current_database()
+    owned = customers.add_customer(actor, {"name": "张伟", "owner": actor.name})
+    migrate(
+        *(
+            SchemaMigrator.from_database(database).drop_column("user", column)
+            for column in sorted(login_columns)
+        )
+    )
+    assert not login_columns & columns("user")
+    SchemaVersion.update(version=6).execute()
+    store_db.close_database()
+
+    store_db.open_database(db)
+    assert stamped() == [V]
+    assert login_columns <= columns("user")
+    user = m.User.get_by_id(actor.id)
+    assert (user.name, user.role, user.failed_logins, user.lock_level) == (
+        actor.name,
+        "admin",
+        0,
+        0,
+    )
+    assert (user.locked_until, user.totp_secret, user.totp_last_step) == (None, None, None)
+    assert customers.get_customer(actor, owned.id).owner == actor.name
+    # The new columns work as the models expect.
+    m.User.update(
+        failed_logins=m.User.failed_logins + 1, totp_last_step=2**40, locked_until=m.utcnow()
+    ).where(m.User.id == actor.id).execute()
+    assert m.User.get_by_id(actor.id).totp_last_step == 2**40

@@ -150,6 +150,13 @@ MATRIX = [
     ("readonly", permissions.CUSTOMER_WRITE, False),
     ("readonly", permissions.FOLLOWUP_WRITE, False),
     ("readonly", permissions.DATABASE_CHECK, False),
+    ("admin", permissions.USER_ADMIN, True),
+    ("manager", permissions.USER_ADMIN, False),
+    ("sales", permissions.USER_ADMIN, False),
+    ("readonly", permissions.USER_ADMIN, False),
+    ("marketing", permissions.ACCOUNT_SELF, True),
+    ("readonly", permissions.ACCOUNT_SELF, True),
+    ("", permissions.ACCOUNT_SELF, False),
     ("", permissions.CUSTOMER_READ, False),
     ("Admin", permissions.CUSTOMER_READ, False),  # roles are exact names
 ]
