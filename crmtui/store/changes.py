@@ -9,7 +9,7 @@ from typing import Any
 import peewee
 
 from crmtui.i18n import _
-from crmtui.store import customers, followups, records, timeline
+from crmtui.store import customers, followups, records, scope, timeline
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store.db import write_transaction
@@ -49,6 +49,7 @@ def customer_changes(
     A deleted customer's history stays readable: it is how one learns who deleted it.
     """
     authorize(actor, HISTORY_READ)
+    scope.check_customer(actor, customer_id)
     query = _newest_first(_about_customer(customer_id))
     if limit is not None:
         query = query.limit(limit)
@@ -60,6 +61,7 @@ def list_customer_changes(
 ) -> Page:
     """One page of `customer_changes`, with how many there are in all."""
     authorize(actor, HISTORY_READ)
+    scope.check_customer(actor, customer_id)
     query = _newest_first(_about_customer(customer_id)).offset(offset)
     if limit is not None:
         query = query.limit(limit)

@@ -9,7 +9,7 @@ import peewee
 
 from crmtui.config import phone_region
 from crmtui.i18n import _
-from crmtui.store import audit, custom_fields, records, search, vocabulary
+from crmtui.store import audit, custom_fields, records, scope, search, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store.db import current_database, write_transaction
@@ -164,6 +164,12 @@ def tags_of(customer_ids: Sequence[int]) -> dict[int, list[str]]:
     return tags
 
 
+def _shown(actor: Actor, rows: Sequence[Row]) -> list[Customer]:
+    """The rows' views as `actor` may see them (see `scope`)."""
+    views = _views(rows)
+    return [scope.shown(actor, view) for view in views] if scope.masks_contacts(actor) else views
+
+
 def _views(rows: Sequence[Row]) -> list[Customer]:
     tags = tags_of([row["id"] for row in rows])
     owners = user_names({row["owner"] for row in rows if row.get("owner")})
@@ -188,6 +194,9 @@ def add_customer(actor: Actor, values: Mapping[str, object]) -> Customer:
     """Create a customer from user-facing field values (see FIELDS, plus tags and custom)."""
     authorize(actor, CUSTOMER_WRITE)
     columns, tags, custom = prepare(values, partial=False)
+    if scope.own_only(actor) and columns.get("owner") is None:
+        columns["owner"] = actor.id  # a customer sales adds is its own
+    scope.check_new_owner(actor, columns.get("owner"))
     if custom:
         columns["custom"] = custom_json({k: v for k, v in custom.items() if v})
     with write_transaction():
@@ -200,7 +209,9 @@ def add_customer(actor: Actor, values: Mapping[str, object]) -> Customer:
 
 def get_customer(actor: Actor, customer_id: int) -> Customer:
     authorize(actor, CUSTOMER_READ)
-    return _views([records.get_row(ENTITY, customer_id).__data__])[0]
+    row = records.get_row(ENTITY, customer_id)
+    scope.check_owner(actor, customer_id, row.owner_id)
+    return scope.shown(actor, _views([row.__data__])[0])
 
 
 def open_customer(actor: Actor, customer_id: int) -> Customer:
@@ -244,6 +255,9 @@ def apply_update(
     recorded in history (naming the import `batch`, if any) and indexed for search."""
     columns, tags, custom = dict(prepared.columns), prepared.tags, prepared.custom
     row = records.get_row(ENTITY, customer_id, lock=True)
+    scope.check_owner(actor, customer_id, row.owner_id)
+    if "owner" in columns:
+        scope.check_new_owner(actor, columns["owner"])
     records.check_version(ENTITY, row, expected_version)
     # Tags and custom values are kept outside the plain columns; their changes are
     # recorded here, one history row per tag list or custom field.
@@ -285,6 +299,7 @@ def delete_customer(actor: Actor, customer_id: int, expected_version: int | None
     """Delete a customer and everything recorded about it; history keeps what it was."""
     authorize(actor, CUSTOMER_WRITE)
     with write_transaction():
+        scope.check_customer(actor, customer_id)
         records.delete(actor, ENTITY, customer_id, expected_version)
 
 
@@ -381,7 +396,7 @@ def _ordered(select: peewee.ModelSelect, query: CustomerQuery) -> peewee.ModelSe
 
 def count_customers(actor: Actor, query: CustomerQuery = EVERYONE) -> int:
     authorize(actor, CUSTOMER_READ)
-    return _count(query)
+    return _count(scope.visible_query(actor, query))
 
 
 def list_customers(
@@ -391,6 +406,7 @@ def list_customers(
     authorize(actor, CUSTOMER_READ)
     if offset < 0 or (limit is not None and limit < 0):
         raise ValidationError.single("limit", _("must not be negative"))
+    query = scope.visible_query(actor, query)
     found = None
     if limit is not None:
         found = _searched(query, descending=query.descending, offset=offset, limit=limit)
@@ -399,7 +415,7 @@ def list_customers(
         if limit is not None:
             select = select.limit(limit)
         found = list(select.dicts())
-    rows = _views(found)
+    rows = _shown(actor, found)
     # Without a limit the rows seen are the rest of the list, unless the offset ran past
     # its end.
     everything_seen = limit is None and (bool(rows) or offset == 0)
@@ -626,7 +642,8 @@ def customers_after(
     """
     authorize(actor, CUSTOMER_READ)
     _check_window(0, limit)
-    return tuple(_views(_walk(query, after, forward=True, limit=limit)))
+    query = scope.visible_query(actor, query)
+    return tuple(_shown(actor, _walk(query, after, forward=True, limit=limit)))
 
 
 def customers_before(
@@ -640,9 +657,10 @@ def customers_before(
     ones when None, read by walking the order backwards rather than skipping to the end."""
     authorize(actor, CUSTOMER_READ)
     _check_window(0, limit)
+    query = scope.visible_query(actor, query)
     rows = _walk(query, before, forward=False, limit=limit)
     rows.reverse()
-    return tuple(_views(rows))
+    return tuple(_shown(actor, rows))
 
 
 def customers_at(
@@ -655,9 +673,10 @@ def customers_at(
     """
     authorize(actor, CUSTOMER_READ)
     _check_window(offset, limit)
+    query = scope.visible_query(actor, query)
     searched = _searched(query, descending=query.descending, offset=offset, limit=limit)
     if searched is not None:
-        return tuple(_views(searched))
+        return tuple(_shown(actor, searched))
     runs = _runs(query)
     rows: list[Row] = []
     for i, run in enumerate(runs):
@@ -680,7 +699,7 @@ def customers_at(
         found = {row["id"]: row for row in selected}
         rows.extend(found[cid] for cid in ids if cid in found)
         offset = 0
-    return tuple(_views(rows))
+    return tuple(_shown(actor, rows))
 
 
 # --- Acting on many customers at once ---------------------------------------------------------
@@ -693,8 +712,9 @@ def customers_at(
 BULK_FIELDS = ("stage", "owner")
 
 
-def _locked(customer_id: int, version: int | None) -> m.Customer:
+def _locked(actor: Actor, customer_id: int, version: int | None) -> m.Customer:
     row = records.get_row(ENTITY, customer_id, lock=True)
+    scope.check_owner(actor, customer_id, row.owner_id)
     records.check_version(ENTITY, row, version)
     return row
 
@@ -716,7 +736,7 @@ def bulk_update(
     changed = 0
     with write_transaction():
         for customer_id, version in versions.items():
-            row = _locked(customer_id, version)
+            row = _locked(actor, customer_id, version)
             if update_customer(actor, customer_id, changes, row.version).version != row.version:
                 changed += 1
     return changed
@@ -737,7 +757,7 @@ def bulk_tag(
     changed = 0
     with write_transaction():
         for customer_id, version in versions.items():
-            row = _locked(customer_id, version)
+            row = _locked(actor, customer_id, version)
             old = tuple(tags_of([customer_id])[customer_id])
             new = clean_tags([*(t for t in old if t not in removed), *added])
             if new != old:
@@ -751,5 +771,6 @@ def bulk_delete(actor: Actor, versions: Mapping[int, int | None]) -> int:
     authorize(actor, CUSTOMER_WRITE)
     with write_transaction():
         for customer_id, version in versions.items():
+            scope.check_customer(actor, customer_id)
             records.delete(actor, ENTITY, customer_id, version)
     return len(versions)

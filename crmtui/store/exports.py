@@ -35,7 +35,7 @@ import peewee
 
 from crmtui.config import phone_region
 from crmtui.i18n import _
-from crmtui.store import audit, custom_fields, customers, search, vocabulary
+from crmtui.store import audit, custom_fields, customers, scope, search, vocabulary
 from crmtui.store import models as m
 from crmtui.store import types as t
 from crmtui.store.customers import EVERYONE
@@ -62,6 +62,10 @@ CUSTOMER_COLUMNS = (
     "preferences", "preferred_channel", "notes", "marketing_consent", "consent_date",
     "external_id", "last_contact_at", "created_at", "updated_at",
 )  # fmt: skip
+_CONTACT_CELLS = tuple(
+    i for i, column in enumerate(CUSTOMER_COLUMNS) if column in scope.CONTACT_FIELDS
+)
+_CONSENT_CELL = CUSTOMER_COLUMNS.index("marketing_consent")
 # What a history record carries of its customer, so an import can find it: the id here, the
 # keys an import matches on (external id, e-mail, phone), and the name and company, which a
 # person reads and which tell two customers of one name apart.
@@ -294,6 +298,7 @@ class _Chosen:
 
     where: list[peewee.Expression]
     table_order: tuple[Actor, CustomerQuery] | None = None
+    masked: bool = False  # contacts masked unless consented (see `scope`)
 
 
 def _pages(nodes: Sequence[peewee.Node], chosen: _Chosen) -> Iterator[list]:
@@ -399,6 +404,9 @@ def _customer_rows(chosen: _Chosen, custom_keys: Sequence[str]) -> Iterator[list
     for page in _pages(rows.nodes, chosen):
         for raw in page:
             row = rows.convert(raw)
+            if chosen.masked and row[_CONSENT_CELL] != "yes":
+                for index in _CONTACT_CELLS:
+                    row[index] = _masked(CUSTOMER_COLUMNS[index], row[index])
             custom = row.pop()
             if custom == "{}":
                 row += no_custom
@@ -408,12 +416,19 @@ def _customer_rows(chosen: _Chosen, custom_keys: Sequence[str]) -> Iterator[list
             yield row
 
 
+def _masked(column: str, value: object) -> str:
+    text = str(value or "")
+    return scope.mask_email(text) if column.startswith("email") else scope.mask_phone(text)
+
+
 def _customer_records(chosen: _Chosen) -> Iterator[Record]:
     """Customers keyed and valued as `customers.get_customer` views them."""
     rows = _Rows([_value(m.Customer, key) for key in _CUSTOMER_KEYS])
     for page in _pages(rows.nodes, chosen):
         for raw in page:
             record = dict(zip(_CUSTOMER_KEYS, rows.convert(raw), strict=True))
+            if chosen.masked and not record["marketing_consent"]:
+                record.update({k: _masked(k, record[k]) for k in scope.CONTACT_FIELDS})
             record["custom"] = json.loads(record["custom"] or "{}")
             yield record
 
@@ -499,8 +514,10 @@ def _check(actor: Actor, kind: str) -> None:
 
 def _choose(actor: Actor, kind: str, query: CustomerQuery, in_table_order: bool) -> _Chosen:
     _check(actor, kind)
+    query = scope.visible_query(actor, query)
     where = _conditions(query)  # checks the filter, in either order
-    return _Chosen(where, (actor, query) if in_table_order else None)
+    masked = scope.masks_contacts(actor)
+    return _Chosen(where, (actor, query) if in_table_order else None, masked)
 
 
 def export_table(

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from peewee import fn
 
-from crmtui.store import customers, records
+from crmtui.store import customers, records, scope
 from crmtui.store import models as m
 from crmtui.store.permissions import CUSTOMER_READ, HISTORY_READ, authorize
 from crmtui.store.types import Actor
@@ -57,7 +57,7 @@ def customer_summary(actor: Actor, customer_id: int) -> CustomerSummary:
     """The figures of one customer; NotFoundError if there is no such customer."""
     authorize(actor, CUSTOMER_READ)
     authorize(actor, HISTORY_READ)
-    records.get_row(customers.ENTITY, customer_id)
+    scope.check_owner(actor, customer_id, records.get_row(customers.ENTITY, customer_id).owner_id)
     won = (m.Purchase.customer == customer_id) & (m.Purchase.status == _SPENDING)
     # SUM of a FixedDecimalField is not converted unless asked (peewee leaves SUM raw), and
     # the raw value is whole cents; coerce(True) applies the field's cents -> Decimal.

@@ -13,12 +13,12 @@ import peewee
 
 from crmtui.config import current_settings
 from crmtui.i18n import _
-from crmtui.store import customers, records, search, vocabulary
+from crmtui.store import customers, records, scope, search, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store import types as t
 from crmtui.store.db import write_transaction
-from crmtui.store.errors import ValidationError
+from crmtui.store.errors import NotFoundError, ValidationError
 from crmtui.store.permissions import CUSTOMER_READ, HISTORY_READ, HISTORY_WRITE, authorize
 from crmtui.store.types import Actor, Page
 
@@ -159,7 +159,8 @@ def add_record(actor: Actor, kind: Kind, customer_id: int, values: Mapping[str, 
     columns = f.clean_fields(kind.fields, {**kind.defaults(actor), **values}, partial=False)
     _check_dates(kind, columns)
     with write_transaction():
-        records.get_row(customers.ENTITY, customer_id)
+        owner = records.get_row(customers.ENTITY, customer_id).owner_id
+        scope.check_owner(actor, customer_id, owner)
         row = records.insert(actor, kind.entity, {**columns, "customer": customer_id})
         kind.after_write(customer_id)
     return kind.entity.to_view(row)
@@ -167,7 +168,18 @@ def add_record(actor: Actor, kind: Kind, customer_id: int, values: Mapping[str, 
 
 def get_record(actor: Actor, kind: Kind, record_id: int) -> Any:
     authorize(actor, HISTORY_READ)
-    return kind.entity.to_view(records.get_row(kind.entity, record_id))
+    row = records.get_row(kind.entity, record_id)
+    _check_record(actor, kind, row)
+    return kind.entity.to_view(row)
+
+
+def _check_record(actor: Actor, kind: Kind, row: Any) -> None:
+    """Refuse (as not found) a record of a customer `actor` may not see."""
+    if scope.own_only(actor):
+        try:
+            scope.check_customer(actor, row.__data__["customer"])
+        except NotFoundError:
+            raise NotFoundError(kind.entity.name, row.id) from None
 
 
 def update_record(
@@ -184,6 +196,7 @@ def update_record(
     authorize(actor, HISTORY_WRITE)
     columns = f.clean_fields(kind.fields, changes, partial=True)
     with write_transaction():
+        _check_record(actor, kind, records.get_row(kind.entity, record_id))
         row, _changes = records.update(
             actor, kind.entity, record_id, columns, expected_version, action=action
         )
@@ -198,6 +211,7 @@ def delete_record(
     authorize(actor, HISTORY_WRITE)
     with write_transaction():
         row = records.get_row(kind.entity, record_id)
+        _check_record(actor, kind, row)
         records.delete(actor, kind.entity, record_id, expected_version)
         kind.after_write(row.__data__["customer"])
 
@@ -208,6 +222,7 @@ def list_records(
     """A customer's records of `kind`, newest first."""
     authorize(actor, HISTORY_READ)
     authorize(actor, CUSTOMER_READ)
+    scope.check_customer(actor, customer_id)
     model = kind.entity.model
     select = model.select().where(model.customer == customer_id)
     page = select.order_by(*kind.newest_first).offset(offset)

@@ -1,0 +1,44 @@
+"""What a role sees in the app (Pilot): a sales user's table and search hold only its own
+customers; marketing's table shows phones masked."""
+
+from crmtui.app import CrmApp
+from crmtui.store import customers
+from crmtui.store import models as m
+from crmtui.store.types import Actor
+from crmtui.widgets.customer_table import CustomerTable
+from tests.app.screen import screen_text, type_text
+
+SIZE = (80, 24)
+
+
+def _user(name: str, role: str) -> Actor:
+    row = m.User.create(name=name, role=role)
+    return Actor(row.id, row.name, role)
+
+
+async def test_sales_sees_only_its_own_customers(db: str, actor: Actor) -> None:
+    wang, _li = _user("wang", "sales"), _user("li", "sales")
+    customers.add_customer(actor, {"name": "张伟", "owner": "wang"})
+    customers.add_customer(actor, {"name": "张丽", "owner": "li"})
+    app = CrmApp(actor=wang, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(CustomerTable)
+        assert table.total == 1
+        text = await screen_text(pilot)
+        assert "张伟" in text and "张丽" not in text
+        await pilot.press("slash")
+        await type_text(pilot, "张")
+        await pilot.pause(0.5)
+        text = await screen_text(pilot)
+        assert "张伟" in text and "张丽" not in text
+
+
+async def test_marketing_sees_phones_masked(db: str, actor: Actor) -> None:
+    mei = _user("mei", "marketing")
+    customers.add_customer(actor, {"name": "王芳", "phone": "13812345678"})
+    app = CrmApp(actor=mei, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        text = await screen_text(pilot)
+        assert "138 **** 5678" in text and "1234" not in text
