@@ -22,6 +22,7 @@ SUBCOMMANDS = {
     "backup": "crmtui.cli.backup:backup",
     "restore": "crmtui.cli.backup:restore",
     "audit": "crmtui.cli.audit:audit_group",
+    "privacy": "crmtui.cli.privacy:privacy_group",
     "user": "crmtui.cli.users:user",
 }
 

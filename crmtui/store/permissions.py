@@ -26,6 +26,7 @@ VIEW_KEEP = "view.keep"
 DATABASE_BACKUP = "database.backup"
 DATABASE_RESTORE = "database.restore"
 AUDIT_READ = "audit.read"
+PRIVACY_ADMIN = "privacy.admin"
 
 # VIEW_KEEP goes with every role that reads customers: a user's own table views change no data.
 # ACCOUNT_SELF (one's own password and two-step verification) goes with every role.
@@ -47,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         DATABASE_BACKUP,
         DATABASE_RESTORE,
         AUDIT_READ,
+        PRIVACY_ADMIN,
         USER_ADMIN,
     },
     "manager": _READS | _WRITES | {DATABASE_CHECK},
@@ -74,6 +76,7 @@ _DESCRIPTIONS = {
     DATABASE_BACKUP: _("back up the database"),
     DATABASE_RESTORE: _("restore the database from a backup"),
     AUDIT_READ: _("read the audit log"),
+    PRIVACY_ADMIN: _("export or erase everything about a person"),
 }
 
 

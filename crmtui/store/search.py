@@ -251,6 +251,15 @@ def create_index(*, gin: bool = True) -> None:
             db.execute_sql(statement)
 
 
+def secure_delete() -> None:
+    """From now on, removing a document from SQLite's index also removes its terms from the
+    index's pages (FTS5's secure-delete), rather than only marking them gone: an erased
+    person's name must not stay readable in the file."""
+    current_database().execute_sql(
+        "INSERT INTO search_fts(search_fts, rank) VALUES('secure-delete', 1)"
+    )
+
+
 def drop_index(db: peewee.Database) -> None:
     """Drop the search tables and everything built on them, leaving the database as one made
     before search: searching then asks for `crmtui reindex`."""

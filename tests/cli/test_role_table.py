@@ -64,6 +64,8 @@ RULES: dict[str, tuple[list[str], frozenset[str]]] = {
     "import communications": (["{dir}/communications.csv"], WRITERS),
     "import followups": (["{dir}/followups.csv"], WRITERS),
     "import undo": (["{batch}"], WRITERS),
+    "privacy export": (["{mine}"], ADMIN),
+    "privacy erase": (["{mine}", "--yes"], ADMIN),
     "reindex": ([], ADMIN),
     "user add": (["newbie", "--role", "sales", "--password-stdin"], ADMIN),
     "user disable": (["other"], ADMIN),
