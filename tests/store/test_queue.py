@@ -3,6 +3,7 @@ triage helpers and snooze choices, with a pinned clock and time zone, on both ba
 
 import datetime as dt
 import os
+import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -316,6 +317,41 @@ def test_read_queue_first_gives_the_first_items_in_queue_order(
         assert view.counts == counts
     with pytest.raises(ValidationError, match="limit: must be at least 1"):
         queue.read_queue(actor, first=0)
+
+
+def test_the_database_picks_the_rows_python_ranks_first(actor: Actor) -> None:
+    """The SQL spelling of the score chooses which rows are read; Python's scores and sorts
+    them. On a random queue (ties of lateness past the 30-day cap, customers of every kind)
+    the first items read, and the pages of each section, are the unlimited list's, which
+    Python alone orders."""
+    rng = random.Random(7)
+    targets = []
+    for n in range(12):
+        values = {"name": f"C{n}", "key_account": n % 3 == 0, "owner": actor.id}
+        target = customers.add_customer(actor, values)
+        days = rng.choice([None, 2, 20, 45, 90, 200])
+        if days is not None:
+            at = NOW - dt.timedelta(days=days, hours=rng.random())
+            timeline.add_record(
+                actor, timeline.COMMUNICATION, target.id, {"at": at, "summary": "hi"}
+            )
+        m.Customer.update(created_at=NOW - dt.timedelta(days=rng.uniform(10, 400))).where(
+            m.Customer.id == target.id
+        ).execute()
+        targets.append(target.id)
+    for _n in range(60):
+        late = rng.choice([rng.uniform(-40, 9), rng.uniform(31, 60)])  # a third past the cap
+        due = NOW - dt.timedelta(days=late)
+        priority = rng.choice(["low", "normal", "high", "urgent"])
+        add(actor, rng.choice(targets), due.replace(microsecond=0), priority=priority)
+    everything = queue.list_queue(actor, limit=None)
+    assert len({i.score for i in everything if i.section == "overdue"}) > 10
+    for first in (3, 10, 25):
+        assert queue.read_queue(actor, first=first).items == everything[:first]
+    for section in queue.SECTIONS:
+        expected = [i for i in everything if i.section == section]
+        pages = [queue.read_section(actor, section, offset=o, limit=4) for o in range(0, 60, 4)]
+        assert [item for page in pages for item in page] == expected
 
 
 def test_read_section_pages_through_a_section(
