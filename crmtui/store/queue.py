@@ -483,12 +483,16 @@ def section_cap(section: str) -> int:
     return DEFAULT_LIMIT if section == "later" else COUNT_CAP
 
 
-def _count(owner: _Owner, limits: Bounds, quiet_days: int, sections: Sequence[str]) -> _Counts:
-    """Every source's count in one statement, each a capped scalar subquery (capped: a
-    backlog of 137,000 overdue follow-ups took 300-500 ms to count at a million). Once the
-    overdue follow-ups reach the cap, the automatic items are not counted (the heading says
-    "1000+" either way): their subqueries sit in a CASE that then does not run them, which
-    saved counting the SLA breaches, 2-7 ms on PostgreSQL at load, on the benchmark's queue."""
+def _count(
+    owner: _Owner, limits: Bounds, quiet_days: int, sections: Sequence[str], *, probe: bool
+) -> _Counts:
+    """The sources' counts, each a capped scalar subquery (capped: a backlog of 137,000
+    overdue follow-ups took 300-500 ms to count at a million): the follow-ups of every
+    section in one statement, then the automatic items in another, unless the overdue
+    follow-ups reached the cap (the heading says "1000+" either way). PostgreSQL plans every
+    subquery of a statement, run or not: the automatic items' two in a CASE that did not run
+    them still took 3-6 ms of planning at load. `probe`: also find out `many_overdue`, for
+    reading the overdue follow-ups after."""
     sql = _Sql()
     params: list[Any] = []
     parts = []
@@ -501,32 +505,24 @@ def _count(owner: _Owner, limits: Bounds, quiet_days: int, sections: Sequence[st
             # user's upcoming follow-ups (13,000 entries, 3-7 ms) into a bitmap first.
             select += " ORDER BY f.due_at"
         parts.append(_capped_count(select, section_cap(section)))
-    probed = sql.postgres and owner.user_id is not None and "overdue" in sections
+    probed = probe and sql.postgres and owner.user_id is not None and "overdue" in sections
     if probed:
         assert owner.user_id is not None  # for the type checker: `probed` says so
         parts.append(_overdue_probe(sql, owner.user_id, limits, params))
-    counted = ", ".join(f"{part} AS n{number}" for number, part in enumerate(parts))
-    automatic = ""
-    if "overdue" in sections:
-        # Spelled before the counts they depend on, so their parameters come first.
-        first: list[Any] = []
-        quiet = _quiet_where(sql, owner, limits, quiet_days, first)
-        below = f"n.n{sections.index('overdue')} < {COUNT_CAP}"
-        automatic = "".join(
-            f", CASE WHEN {below} THEN {_capped_count(select, COUNT_CAP)} END"
-            for select in (
-                f"SELECT 1 FROM customer c WHERE {quiet}",
-                _breaches(sql, owner, limits, first),
-            )
-        )
-        params = first + params
-    text = f"SELECT n.*{automatic} FROM (SELECT {counted}) AS n"
-    row = sql.rows(text, params)[0]
-    followups = {section: int(row[number]) for number, section in enumerate(sections)}
-    many = int(row[len(sections)]) >= FEW_OVERDUE if probed else True
-    quiet_count, sla_count = (
-        [None if n is None else int(n) for n in row[-2:]] if automatic else (0, 0)
+    row = [int(n) for n in sql.rows("SELECT " + ", ".join(parts), params)[0]]
+    followups = dict(zip(sections, row, strict=False))
+    many = row[-1] >= FEW_OVERDUE if probed else True
+    if "overdue" not in sections:
+        return _Counts(followups, 0, 0, many)
+    if followups["overdue"] >= COUNT_CAP:
+        return _Counts(followups, None, None, many)
+    params = []
+    quiet = _quiet_where(sql, owner, limits, quiet_days, params)
+    automatic = (
+        _capped_count(f"SELECT 1 FROM customer c WHERE {quiet}", COUNT_CAP),
+        _capped_count(_breaches(sql, owner, limits, params), COUNT_CAP),
     )
+    quiet_count, sla_count = (int(n) for n in sql.rows("SELECT " + ", ".join(automatic), params)[0])
     return _Counts(followups, quiet_count, sla_count, many)
 
 
@@ -842,7 +838,7 @@ def read_queue(
     owner = _whose(actor, user, everyone)
     limits = bounds(now)
     quiet_days = current_settings().quiet_days
-    counted = _count(owner, limits, quiet_days, SECTIONS)
+    counted = _count(owner, limits, quiet_days, SECTIONS, probe=True)
     counts = counted.sections()
     budget = first
     keep: dict[str, int] = {}
@@ -893,5 +889,6 @@ def count_overdue(actor: Actor, *, now: dt.datetime | None = None) -> int:
     section without a limit (follow-ups not waiting, quiet key accounts, SLA breaches), at
     most COUNT_CAP. (`read_queue` gives the same number with the queue.)"""
     authorize(actor, FOLLOWUP_READ)
-    counted = _count(_Owner(actor.id), bounds(now), current_settings().quiet_days, ("overdue",))
+    settings = current_settings()
+    counted = _count(_Owner(actor.id), bounds(now), settings.quiet_days, ("overdue",), probe=False)
     return counted.sections()["overdue"]
