@@ -31,7 +31,7 @@ index, so its items are the most urgent of the follow-ups due soonest: of the DE
 soonest (or `limit`, if more), however few are asked for, so that its pages fit together.
 
 `list_queue` gives the items (the CLI's list). The screen does not hold them all: it opens
-with `read_queue`, the size of every section (up to `COUNT_CAP`) and only the first items,
+with `read_queue`, the size of every section (see `section_cap`) and only the first items,
 and reads further items of a section with `read_section` when the cursor gets there.
 `count_overdue` is the size of the overdue section alone.
 """
