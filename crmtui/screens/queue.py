@@ -16,12 +16,14 @@ cursor is on the item that came after it:
 
 Automatic items (a quiet key account, an SLA breach) are no follow-up: `d`, `s`, `r`, `a` and
 `p` say in one line what clears them; `enter`, `n` and `i` work on them as on any item.
-Every store call of the screen is made here; the list only shows.
+Every store call of the screen is made here; the list only shows, and asks the screen for
+more items of a section (`read_section`) when it comes to rows not read yet: the screen reads
+the sections' sizes and the first items only (`read_queue`), not the whole queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -105,8 +107,21 @@ def queue_columns(everyone: bool) -> tuple[Column, ...]:
     return tuple(columns)
 
 
+# Items read at a time: the screen's first reading (`read_queue(first=…)`) and each further
+# page of a section (`read_section`) as the cursor or the view gets there; more than a tall
+# terminal shows.
+PAGE = 50
+
+# Reads `limit` items of `section` from `offset`, in the queue's order.
+MoreItems = Callable[[str, int, int], list[QueueItem]]
+
+
 class QueueList(ColumnList):
-    """The queue's items under their section headings; the cursor rests on items only."""
+    """The queue's items under their section headings; the cursor rests on items only.
+
+    The list knows how many items each section shows (its count, at most the store's
+    DEFAULT_LIMIT) and holds the first items of each, as read; the rest of a section is read
+    when a row of it is shown, up to the row needed and a PAGE more."""
 
     DEFAULT_CSS = """
     QueueList > .queue-list--heading {
@@ -118,22 +133,61 @@ class QueueList(ColumnList):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"queue-list--heading"}
 
     def __init__(self, *, id: str | None = None) -> None:
-        # Every row is in memory (the store keeps each section to a few hundred): one page.
         super().__init__(
-            queue_columns(everyone=False), empty_text="", page_size=1000, max_pages=1000, id=id
+            queue_columns(everyone=False), empty_text="", page_size=PAGE, max_pages=4, id=id
         )
-        self.rows: list[QueueRow] = []
+        # Each shown section: its heading, the row of the heading, and how many items it shows.
+        self._sections: list[tuple[Heading, int, int]] = []
+        self._loaded: dict[str, list[QueueItem]] = {}
+        self._more: MoreItems | None = None
 
-    def show(self, rows: Sequence[QueueRow], columns: tuple[Column, ...], empty: str) -> None:
-        self.rows = list(rows)
+    def show(
+        self,
+        sections: Sequence[tuple[Heading, int]],
+        loaded: Sequence[QueueItem],
+        more: MoreItems | None,
+        columns: tuple[Column, ...],
+        empty: str,
+    ) -> None:
+        """Show `sections` (heading, number of items), of which the items `loaded` are the
+        first; `more` reads the others."""
+        self._sections = []
+        row = 0
+        for heading, count in sections:
+            self._sections.append((heading, row, count))
+            row += 1 + count
+        self._loaded = {heading.section: [] for heading, _count in sections}
+        for item in loaded:
+            self._loaded.setdefault(item.section, []).append(item)
+        self._more = more
         self.columns = columns
         self.empty_text = empty
         self._pages.clear()
-        self._set_total(len(self.rows))
+        self._set_total(row)
 
-    def _read_page(self, number: int) -> tuple[QueueRow, ...]:
+    def _row(self, index: int) -> QueueRow | None:
+        for heading, start, count in self._sections:
+            if index == start:
+                return heading
+            if start < index <= start + count:
+                return self._item(heading.section, index - start - 1, count)
+        return None
+
+    def _item(self, section: str, offset: int, count: int) -> QueueItem | None:
+        """Item `offset` of a section showing `count` items, read if need be."""
+        items = self._loaded[section]
+        if offset >= len(items) and self._more is not None:
+            wanted = min(offset + PAGE, count) - len(items)
+            try:
+                items.extend(self._more(section, len(items), wanted))
+            except StoreError:
+                self._more = None  # the reading shows what it has; a reload reads again
+        return items[offset] if offset < len(items) else None
+
+    def _read_page(self, number: int) -> tuple[QueueRow | None, ...]:
         start = number * self.page_size
-        return tuple(self.rows[start : start + self.page_size])
+        end = min(start + self.page_size, self._total)
+        return tuple(self._row(index) for index in range(start, end))
 
     @property
     def current(self) -> QueueItem | None:
@@ -142,12 +196,30 @@ class QueueList(ColumnList):
         return row if isinstance(row, QueueItem) else None
 
     def items(self) -> list[QueueItem]:
-        return [row for row in self.rows if isinstance(row, QueueItem)]
+        """The items read so far, in the list's order."""
+        return [
+            item
+            for heading, _start, _count in self._sections
+            for item in self._loaded[heading.section]
+        ]
 
     def index_of(self, key: tuple[str, int]) -> int | None:
-        for index, row in enumerate(self.rows):
-            if isinstance(row, QueueItem) and item_key(row) == key:
-                return index
+        """The row of the item `key` among those read so far."""
+        for heading, start, _count in self._sections:
+            for offset, item in enumerate(self._loaded[heading.section]):
+                if item_key(item) == key:
+                    return start + 1 + offset
+        return None
+
+    def key_after(self, key: tuple[str, int]) -> tuple[str, int] | None:
+        """The item listed after the item `key`, read if need be."""
+        index = self.index_of(key)
+        if index is None:
+            return None
+        for following in range(index + 1, self._total):
+            row = self.row_at(following)
+            if isinstance(row, QueueItem):
+                return item_key(row)
         return None
 
     def place(self, index: int) -> None:
@@ -159,9 +231,9 @@ class QueueList(ColumnList):
         """Off a heading: to the next item in the direction `step`, else the other way."""
         for direction in (step, -step):
             index = self.cursor_row
-            while 0 <= index < len(self.rows) and not isinstance(self.rows[index], QueueItem):
+            while 0 <= index < self._total and not isinstance(self.row_at(index), QueueItem):
                 index += direction
-            if 0 <= index < len(self.rows):
+            if 0 <= index < self._total:
                 self.cursor_row = index
                 return
 
@@ -306,36 +378,43 @@ class QueueScreen(Screen[None]):
 
     def reload(self, *, keep: bool = False, then: tuple[str, int] | None = None) -> None:
         """Read the queue again. The cursor goes to the item `then`, or (`keep`) stays on its
-        item; if that item left, it stays at the same place, on the item now there."""
+        item; if that item left, it stays at the same place, on the item now there.
+
+        One store call: the size of each section and the items down to a PAGE past the
+        cursor's row; the list reads further items of a section when it shows them."""
         queue_list = self.queue_list
         index = queue_list.cursor_row
         current = queue_list.current
         target = then or (item_key(current) if keep and current else None)
         self._overdue = None
+        user, everyone = self.user, self.everyone
         try:
-            view = queue.read_queue(self.actor, user=self.user, everyone=self.everyone)
+            view = queue.read_queue(self.actor, user=user, everyone=everyone, first=index + PAGE)
         except StoreError as exc:
-            queue_list.show([], queue_columns(self.everyone), str(exc))
+            queue_list.show([], [], None, queue_columns(everyone), str(exc))
             self.query_one("#queue-status", Static).update(self._whose())
             return
-        items = view.items
-        if self.user is None and not self.everyone:
+        if user is None and not everyone:
             self._overdue = view.counts["overdue"]  # the header's count, read with the queue
         shown = {
-            section: count_text(count, queue.COUNT_CAP) for section, count in view.counts.items()
+            section: count_text(count, queue.section_cap(section))
+            for section, count in view.counts.items()
         }
-        later = sum(1 for item in items if item.section == "later")
-        # "later" is not counted: the store reads only the soonest of these.
-        shown["later"] = f"{later}+" if later >= queue.DEFAULT_LIMIT else str(later)
-        rows: list[QueueRow] = []
-        for section in queue.SECTIONS:
-            section_items = [item for item in items if item.section == section]
-            if section_items:
-                rows.append(Heading(section, shown[section]))
-                rows.extend(section_items)
+
+        def more(section: str, offset: int, limit: int) -> list[QueueItem]:
+            return queue.read_section(
+                self.actor, section, user=user, everyone=everyone, offset=offset, limit=limit
+            )
+
         queue_list.show(
-            rows,
-            queue_columns(self.everyone),
+            [
+                (Heading(section, shown[section]), min(count, queue.DEFAULT_LIMIT))
+                for section, count in view.counts.items()
+                if count
+            ],
+            view.items,
+            more,
+            queue_columns(everyone),
             _("Nothing to do: no follow-up is due in this queue."),
         )
         status = [self._whose()] + [
@@ -345,18 +424,11 @@ class QueueScreen(Screen[None]):
         found = queue_list.index_of(target) if target else None
         queue_list.place(found if found is not None else index)
 
-    def _after(self, item: QueueItem) -> tuple[str, int] | None:
-        """The item listed after `item`, where the cursor goes once `item` is dealt with."""
-        items = self.queue_list.items()
-        keys = [item_key(i) for i in items]
-        position = keys.index(item_key(item)) if item_key(item) in keys else -1
-        return keys[position + 1] if 0 <= position < len(keys) - 1 else None
-
     def _changed(self, item: QueueItem, message: str) -> None:
         """After a triage action: say so, read the queue again, tell the other screens (the
         customer table, the header's overdue count)."""
         self.notify(message)
-        self.reload(then=self._after(item))
+        self.reload(then=self.queue_list.key_after(item_key(item)))
         self.app.post_message(CustomersChanged(origin=self, overdue=self._overdue))
 
     def _failed(self, exc: StoreError) -> None:

@@ -136,8 +136,10 @@ def update_followup(
     authorize(actor, FOLLOWUP_WRITE)
     columns = f.clean_fields(FIELDS, changes, partial=True)
     with write_transaction():
-        records.update(actor, ENTITY, followup_id, columns, expected_version, action=action)
-    return get_followup(actor, followup_id)
+        row, _changes = records.update(
+            actor, ENTITY, followup_id, columns, expected_version, action=action
+        )
+    return _views([row])[0]  # the row as saved: `records.update` read it back
 
 
 def delete_followup(actor: Actor, followup_id: int, expected_version: int | None = None) -> None:
@@ -198,7 +200,7 @@ def complete_followup(
                 _("follow-up {id} is {status}, not open").format(id=followup_id, status=row.status)
             )
         now = m.utcnow()
-        records.update(
+        done, _changes = records.update(
             actor,
             ENTITY,
             followup_id,
@@ -212,8 +214,7 @@ def complete_followup(
             {"at": now, "channel": "other", "summary": row.title, "outcome": outcome_text},
         )
         following = _schedule_next(actor, row, now)
-    done = get_followup(actor, followup_id)
-    return done, (get_followup(actor, following) if following else None)
+    return _views([done])[0], (get_followup(actor, following) if following else None)
 
 
 def _schedule_next(actor: Actor, row: m.FollowUp, now: dt.datetime) -> int | None:
@@ -253,8 +254,8 @@ def _update_open(
             raise StoreError(
                 _("follow-up {id} is {status}, not open").format(id=followup_id, status=row.status)
             )
-        records.update(actor, ENTITY, followup_id, columns, expected_version)
-    return get_followup(actor, followup_id)
+        saved, _changes = records.update(actor, ENTITY, followup_id, columns, expected_version)
+    return _views([saved])[0]  # the row as saved: `records.update` read it back
 
 
 def snooze_followup(

@@ -25,19 +25,21 @@ of the process (the one `crmtui.formatting.local_time` shows times in):
 Within a section items go by urgency score, highest first (ties: earlier due, then id).
 How many are read: each section holds at most `limit` items (default `DEFAULT_LIMIT`), the
 most urgent ones; the database orders overdue, today and week by the same score (see
-`_sql_score`), so only those rows are read, not the user's whole backlog. "later" can hold
+`_Sql.score`), so only those rows are read, not the user's whole backlog. "later" can hold
 nearly every open follow-up, and its score (priority, key account, last contact) follows no
-index, so it is the `limit` follow-ups due soonest, ordered by score among themselves.
-`read_queue` gives the queue with the full size of the bounded sections, up to `COUNT_CAP`;
-`count_overdue` the size of the overdue section alone.
+index, so its items are the most urgent of the follow-ups due soonest: of the DEFAULT_LIMIT
+soonest (or `limit`, if more), however few are asked for, so that its pages fit together.
+
+`list_queue` gives the items (the CLI's list). The screen does not hold them all: it opens
+with `read_queue`, the size of every section (see `section_cap`) and only the first items,
+and reads further items of a section with `read_section` when the cursor gets there.
+`count_overdue` is the size of the overdue section alone.
 """
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
-
-import peewee
 
 from crmtui.config import current_settings
 from crmtui.i18n import _, ngettext
@@ -47,7 +49,6 @@ from crmtui.store.db import current_database, is_postgres
 from crmtui.store.errors import ValidationError
 from crmtui.store.permissions import FOLLOWUP_READ, authorize
 from crmtui.store.types import Actor
-from crmtui.store.users import user_names
 
 SECTIONS = ("overdue", "today", "week", "later")
 KINDS = ("followup", "quiet", "sla")
@@ -349,50 +350,15 @@ def _whose(actor: Actor, user: str | None, everyone: bool) -> _Owner:
     return _Owner(row.id)
 
 
-# The same conditions as Peewee expressions, for counting (`read_queue`, `count_overdue`);
-# the reads below spell them in SQL, and the tests hold the two to the same numbers. (SLA
-# breaches are counted in the SQL that reads them: see `_breaches`.)
+# -- what each source holds, in SQL --------------------------------------------------------
+# One spelling of each condition, shared by the reads and the counts, so a section's count is
+# the number of items its reads can give.
 
 
-def _followup_filter(owner: _Owner, now: dt.datetime) -> peewee.Expression:
-    waiting_over = m.FollowUp.snoozed_until.is_null() | (m.FollowUp.snoozed_until <= now)
-    condition = (m.FollowUp.status == "open") & waiting_over
-    if owner.user_id is not None:
-        condition &= m.FollowUp.assignee == owner.user_id
-    return condition
-
-
-def _quiet_filter(owner: _Owner, now: dt.datetime, quiet_days: int) -> peewee.Expression:
-    since = peewee.fn.COALESCE(m.Customer.last_contact_at, m.Customer.created_at)
-    condition = (m.Customer.key_account == True) & (  # noqa: E712
-        since < _text(now - dt.timedelta(days=quiet_days))
-    )
-    if owner.user_id is not None:
-        condition &= m.Customer.owner == owner.user_id
-    return condition
-
-
-# -- reading -------------------------------------------------------------------------------
-
-_CUSTOMER_COLUMNS = "c.name, c.key_account, c.last_contact_at, c.created_at"
-
-
-def _customer(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    name, key_account, last_contact_at, created_at = row
-    return name, bool(key_account), _moment(last_contact_at), _moment(created_at)
-
-
-def _limited(sql: _Sql, limit: int | None, params: list[Any]) -> str:
-    if limit is None:
-        return ""
-    params.append(limit)
-    return f" LIMIT {sql.param}"
-
-
-def _followup_rows(
-    owner: _Owner, limits: Bounds, section: str, limit: int | None
-) -> list[tuple[Any, ...]]:
-    sql = _Sql()
+def _followup_where(
+    sql: _Sql, owner: _Owner, limits: Bounds, section: str, params: list[Any]
+) -> str:
+    """The open follow-ups, not waiting, due in `section`, of the owner (alias `f`)."""
     now, today_end, week_end = (_text(t) for t in (limits.now, limits.today_end, limits.week_end))
     ranges = {
         "overdue": f"f.due_at < '{now}'",
@@ -400,7 +366,6 @@ def _followup_rows(
         "week": f"f.due_at >= '{today_end}' AND f.due_at < '{week_end}'",
         "later": f"f.due_at >= '{week_end}'",
     }
-    params: list[Any] = []
     where = (
         f"f.status = 'open' AND (f.snoozed_until IS NULL OR f.snoozed_until <= '{now}')"
         f" AND {ranges[section]}"
@@ -408,79 +373,23 @@ def _followup_rows(
     if owner.user_id is not None:
         where += f" AND f.assignee_id = {sql.param}"
         params.append(owner.user_id)
-    if section == "later":  # the soonest due: see the module's docstring
-        order = " ORDER BY f.due_at, f.id"
-    elif limit is not None:  # all of them needs no order: Python sorts
-        score = sql.score(sql.days(limits.now, "f.due_at"), _PRIORITY_SQL, limits.now)
-        order = f" ORDER BY {score} DESC, f.due_at, f.id"
-    else:
-        order = ""
-    source = f"follow_up f JOIN customer c ON c.id = f.customer_id WHERE {where}"
-    if (
-        sql.postgres
-        and section == "overdue"
-        and owner.user_id is not None
-        and not _many_overdue(sql, owner.user_id, now)
-    ):
-        # A lookup per follow-up, of which there are fewer than FEW_OVERDUE: see there.
-        source = (
-            f"(SELECT * FROM follow_up f WHERE {where} LIMIT {FEW_OVERDUE}) f"
-            f" JOIN LATERAL (SELECT {_CUSTOMER_COLUMNS} FROM customer c"
-            " WHERE c.id = f.customer_id OFFSET 0) c ON true"
-        )
-    text = (
-        "SELECT f.id, f.version, f.customer_id, f.title, f.due_at, f.priority, f.assignee_id,"
-        f" f.recurrence, {_CUSTOMER_COLUMNS} FROM {source}{order}"
-    )
-    text += _limited(sql, limit, params)
-    return [(*r[:4], _moment(r[4]), *r[5:8], *_customer(r[8:])) for r in sql.rows(text, params)]
+    return where
 
 
-# PostgreSQL guesses a user's overdue open follow-ups from each condition's share on its own:
-# a twentieth of the rows are the user's, 30% are open, 73% are due before now, so about
-# 11,000 of a million. But open follow-ups are mostly not yet due: there were 1,500. For
-# 11,000 rows it hashes every customer to join them (a parallel scan of all 100,000, 40-70 ms
-# of opening the queue); for 1,500, a primary-key lookup each takes 5-15 ms. So when the
-# index on (assignee, status, due_at) holds fewer than FEW_OVERDUE of them, the customers are
-# looked up (LATERAL … OFFSET 0: PostgreSQL does not flatten it into a join), and the rows
-# are bounded by a LIMIT that leaves none out but tells the planner how few there are: from
-# its guess of 11,000 lookups the plan cost past `jit_above_cost`, and compiling the query
-# took 15 ms more. Past FEW_OVERDUE the hash join is the faster (30,000 rows: 110-130 ms
-# against 160-220 ms). SQLite joins by lookups anyway.
-FEW_OVERDUE = 5000
+_SINCE = "COALESCE(c.last_contact_at, c.created_at)"
 
 
-def _many_overdue(sql: _Sql, user_id: int, now: str) -> bool:
-    """Whether the user has at least FEW_OVERDUE open follow-ups due before `now`, waiting or
-    not (read in the index on assignee, status and due_at)."""
-    text = (
-        f"SELECT 1 FROM follow_up WHERE assignee_id = {sql.param} AND status = 'open'"
-        f" AND due_at < '{now}' OFFSET {FEW_OVERDUE - 1} LIMIT 1"
-    )
-    return bool(sql.rows(text, [user_id]))
-
-
-def _quiet_rows(
-    owner: _Owner, limits: Bounds, quiet_days: int, limit: int | None
-) -> list[tuple[Any, ...]]:
-    # Every quiet item has the same priority and key-account points, and both its lateness
-    # and its contact points grow with the time since contact: the oldest contact is the
-    # most urgent, so the database orders by that alone.
-    sql = _Sql()
-    since = "COALESCE(c.last_contact_at, c.created_at)"
+def _quiet_where(
+    sql: _Sql, owner: _Owner, limits: Bounds, quiet_days: int, params: list[Any]
+) -> str:
+    """The owner's key accounts without contact for `quiet_days` (alias `c`)."""
     cutoff = _text(limits.now - dt.timedelta(days=quiet_days))
-    params: list[Any] = []
-    where = f"c.key_account = {sql.param} AND {since} < '{cutoff}'"
+    where = f"c.key_account = {sql.param} AND {_SINCE} < '{cutoff}'"
     params.append(True)
     if owner.user_id is not None:
         where += f" AND c.owner_id = {sql.param}"
         params.append(owner.user_id)
-    text = (
-        f"SELECT c.id, c.owner_id, {_CUSTOMER_COLUMNS} FROM customer c"
-        f" WHERE {where} ORDER BY {since}, c.id"
-    )
-    text += _limited(sql, limit, params)
-    return [(*r[:2], *_customer(r[2:])) for r in sql.rows(text, params)]
+    return where
 
 
 def _breaches(sql: _Sql, owner: _Owner, limits: Bounds, params: list[Any]) -> str:
@@ -506,8 +415,220 @@ def _breaches(sql: _Sql, owner: _Owner, limits: Bounds, params: list[Any]) -> st
     return text
 
 
-def _sla_rows(owner: _Owner, limits: Bounds, limit: int | None) -> list[tuple[Any, ...]]:
+# PostgreSQL guesses a user's overdue open follow-ups from each condition's share on its own:
+# a twentieth of the rows are the user's, 30% are open, 73% are due before now, so about
+# 11,000 of a million. But open follow-ups are mostly not yet due: there were 1,500. For
+# 11,000 rows it hashes every customer to join them (a parallel scan of all 100,000, 40-70 ms
+# of opening the queue); for 1,500, a primary-key lookup each takes 5-15 ms. So when the
+# index on (assignee, status, due_at) holds fewer than FEW_OVERDUE of them, the customers are
+# looked up (LATERAL … OFFSET 0: PostgreSQL does not flatten it into a join), and the rows
+# are bounded by a LIMIT that leaves none out but tells the planner how few there are: from
+# its guess of 11,000 lookups the plan cost past `jit_above_cost`, and compiling the query
+# took 15 ms more. Past FEW_OVERDUE the hash join is the faster (30,000 rows: 110-130 ms
+# against 160-220 ms). SQLite joins by lookups anyway.
+FEW_OVERDUE = 5000
+
+
+def _overdue_probe(sql: _Sql, user_id: int, limits: Bounds, params: list[Any]) -> str:
+    """The user's open follow-ups due before now, waiting or not, read no further than
+    FEW_OVERDUE (in the index on assignee, status and due_at), as a count."""
+    params.append(user_id)
+    return _capped_count(
+        f"SELECT 1 FROM follow_up WHERE assignee_id = {sql.param} AND status = 'open'"
+        f" AND due_at < '{_text(limits.now)}'",
+        FEW_OVERDUE,
+    )
+
+
+def _many_overdue(sql: _Sql, owner: _Owner, limits: Bounds) -> bool:
+    """Whether the overdue follow-ups are best read by looking each customer up (see
+    FEW_OVERDUE): on PostgreSQL, for one user with fewer than FEW_OVERDUE of them."""
+    if not sql.postgres or owner.user_id is None:
+        return True
+    params: list[Any] = []
+    text = f"SELECT {_overdue_probe(sql, owner.user_id, limits, params)}"
+    return int(sql.rows(text, params)[0][0]) >= FEW_OVERDUE
+
+
+# -- counting ------------------------------------------------------------------------------
+
+
+def _capped_count(select: str, cap: int) -> str:
+    """A scalar subquery: the number of rows of `select`, read no further than `cap`."""
+    return f"(SELECT COUNT(*) FROM ({select} LIMIT {cap}) AS n)"
+
+
+class _Counts(NamedTuple):
+    """How many items each source holds, each read no further than COUNT_CAP."""
+
+    followups: dict[str, int]  # by section
+    # None: not counted, the overdue follow-ups having reached the cap (read them anyway).
+    quiet: int | None
+    sla: int | None
+    many_overdue: bool  # see `_many_overdue`
+
+    def sections(self) -> dict[str, int]:
+        """The size of each section counted: automatic items join "overdue"."""
+        counts = dict(self.followups)
+        if "overdue" in counts:
+            automatic = (self.quiet or 0) + (self.sla or 0)
+            counts["overdue"] = min(COUNT_CAP, counts["overdue"] + automatic)
+        return counts
+
+
+def section_cap(section: str) -> int:
+    """How far a section is counted (a count that reached it is shown as "1000+"): "later"
+    only as far as the screen lists, DEFAULT_LIMIT (it is nearly every open follow-up)."""
+    return DEFAULT_LIMIT if section == "later" else COUNT_CAP
+
+
+def _count(
+    owner: _Owner, limits: Bounds, quiet_days: int, sections: Sequence[str], *, probe: bool
+) -> _Counts:
+    """The sources' counts, each a capped scalar subquery (capped: a backlog of 137,000
+    overdue follow-ups took 300-500 ms to count at a million): the follow-ups of every
+    section in one statement, then the automatic items in another, unless the overdue
+    follow-ups reached the cap (the heading says "1000+" either way). PostgreSQL plans every
+    subquery of a statement, run or not: the automatic items' two in a CASE that did not run
+    them still took 3-6 ms of planning at load. `probe`: also find out `many_overdue`, for
+    reading the overdue follow-ups after."""
     sql = _Sql()
+    params: list[Any] = []
+    parts = []
+    for section in sections:
+        where = _followup_where(sql, owner, limits, section, params)
+        select = f"SELECT 1 FROM follow_up f WHERE {where}"
+        if section == "later":
+            # In the order of the index on (assignee, status, due_at), so that PostgreSQL
+            # reads it no further than the cap: unordered, it took the whole range of the
+            # user's upcoming follow-ups (13,000 entries, 3-7 ms) into a bitmap first.
+            select += " ORDER BY f.due_at"
+        parts.append(_capped_count(select, section_cap(section)))
+    probed = probe and sql.postgres and owner.user_id is not None and "overdue" in sections
+    if probed:
+        assert owner.user_id is not None  # for the type checker: `probed` says so
+        parts.append(_overdue_probe(sql, owner.user_id, limits, params))
+    row = [int(n) for n in sql.rows("SELECT " + ", ".join(parts), params)[0]]
+    followups = dict(zip(sections, row, strict=False))
+    many = row[-1] >= FEW_OVERDUE if probed else True
+    if "overdue" not in sections:
+        return _Counts(followups, 0, 0, many)
+    if followups["overdue"] >= COUNT_CAP:
+        return _Counts(followups, None, None, many)
+    params = []
+    quiet = _quiet_where(sql, owner, limits, quiet_days, params)
+    automatic = (
+        _capped_count(f"SELECT 1 FROM customer c WHERE {quiet}", COUNT_CAP),
+        _capped_count(_breaches(sql, owner, limits, params), COUNT_CAP),
+    )
+    quiet_count, sla_count = (int(n) for n in sql.rows("SELECT " + ", ".join(automatic), params)[0])
+    return _Counts(followups, quiet_count, sla_count, many)
+
+
+# -- reading -------------------------------------------------------------------------------
+# Every source of a reading (a section's follow-ups, quiet key accounts, SLA breaches) is one
+# branch of a single UNION ALL statement, with its assignee's or owner's name joined: one
+# round trip for the rows instead of one per source and one for the names. On a loaded
+# machine each round trip to PostgreSQL cost 1-7 ms of waiting for the server's turn.
+
+_CUSTOMER_COLUMNS = "c.name, c.key_account, c.last_contact_at, c.created_at"
+# The columns every branch gives, in this order (typed NULLs where a source has none, so
+# that PostgreSQL can match the branches' types).
+_COLUMNS = (
+    "id",
+    "version",
+    "customer_id",
+    "title",
+    "due_at",
+    "due_on",
+    "priority",
+    "person",
+    "recurrence",
+    "name",
+    "key_account",
+    "last_contact_at",
+    "created_at",
+)
+
+
+def _select(values: str) -> str:
+    """SELECT the comma-separated `values` as `_COLUMNS`."""
+    named = zip(values.split(", "), _COLUMNS, strict=True)
+    return "SELECT " + ", ".join(f"{value} AS {name}" for value, name in named)
+
+
+def _customer(row: Sequence[Any]) -> tuple[Any, ...]:
+    name, key_account, last_contact_at, created_at = row
+    return name, bool(key_account), _moment(last_contact_at), _moment(created_at)
+
+
+def _limited(sql: _Sql, limit: int | None, params: list[Any]) -> str:
+    if limit is None:
+        return ""
+    params.append(limit)
+    return f" LIMIT {sql.param}"
+
+
+class _Branch(NamedTuple):
+    kind: str
+    text: str  # a SELECT of `_COLUMNS`
+    params: list[Any]
+
+
+def _followup_branch(
+    sql: _Sql, owner: _Owner, limits: Bounds, section: str, limit: int | None, many: bool | None
+) -> _Branch:
+    """The section's follow-ups, the `limit` most urgent ("later": the soonest due, at least
+    DEFAULT_LIMIT of them). `many`: what `_many_overdue` says, None when not yet asked."""
+    params: list[Any] = []
+    where = _followup_where(sql, owner, limits, section, params)
+    if section == "later":  # the soonest due: see the module's docstring
+        order = " ORDER BY f.due_at, f.id"
+        limit = None if limit is None else max(limit, DEFAULT_LIMIT)
+    elif limit is not None:  # all of them needs no order: Python sorts
+        score = sql.score(sql.days(limits.now, "f.due_at"), _PRIORITY_SQL, limits.now)
+        order = f" ORDER BY {score} DESC, f.due_at, f.id"
+    else:
+        order = ""
+    source = f"follow_up f JOIN customer c ON c.id = f.customer_id WHERE {where}"
+    if (
+        section == "overdue"
+        and sql.postgres
+        and owner.user_id is not None
+        and not (_many_overdue(sql, owner, limits) if many is None else many)
+    ):
+        # A lookup per follow-up, of which there are fewer than FEW_OVERDUE: see there.
+        source = (
+            f"(SELECT * FROM follow_up f WHERE {where} LIMIT {FEW_OVERDUE}) f"
+            f" JOIN LATERAL (SELECT {_CUSTOMER_COLUMNS} FROM customer c"
+            " WHERE c.id = f.customer_id OFFSET 0) c ON true"
+        )
+    columns = _select(
+        "f.id, f.version, f.customer_id, f.title, f.due_at, CAST(NULL AS DATE), f.priority,"
+        f" f.assignee_id, f.recurrence, {_CUSTOMER_COLUMNS}"
+    )
+    text = f"{columns} FROM {source}{order}"
+    return _Branch("followup", text + _limited(sql, limit, params), params)
+
+
+def _quiet_branch(
+    sql: _Sql, owner: _Owner, limits: Bounds, quiet_days: int, limit: int | None
+) -> _Branch:
+    # Every quiet item has the same priority and key-account points, and both its lateness
+    # and its contact points grow with the time since contact: the oldest contact is the
+    # most urgent, so the database orders by that alone.
+    params: list[Any] = []
+    where = _quiet_where(sql, owner, limits, quiet_days, params)
+    columns = _select(
+        "c.id, CAST(NULL AS INTEGER), c.id, CAST(NULL AS VARCHAR(200)), CAST(NULL AS TIMESTAMP),"
+        " CAST(NULL AS DATE), CAST(NULL AS VARCHAR(8)), c.owner_id, CAST(NULL AS VARCHAR(200)),"
+        f" {_CUSTOMER_COLUMNS}"
+    )
+    text = f"{columns} FROM customer c WHERE {where} ORDER BY {_SINCE}, c.id"
+    return _Branch("quiet", text + _limited(sql, limit, params), params)
+
+
+def _sla_branch(sql: _Sql, owner: _Owner, limits: Bounds, limit: int | None) -> _Branch:
     params: list[Any] = []
     where = f"s.id IN ({_breaches(sql, owner, limits, params)})"
     order = ""
@@ -519,12 +640,28 @@ def _sla_rows(owner: _Owner, limits: Bounds, limit: int | None) -> list[tuple[An
         late = f"({sql.days(local_now, 's.due_on')} - 1)"
         score = sql.score(late, str(PRIORITY_POINTS[SLA_PRIORITY]), limits.now)
         order = f" ORDER BY {score} DESC, s.due_on, s.id"
-    text = (
-        f"SELECT s.id, s.customer_id, s.title, s.due_on, c.owner_id, {_CUSTOMER_COLUMNS}"
-        f" FROM service_item s JOIN customer c ON c.id = s.customer_id WHERE {where}{order}"
+    columns = _select(
+        "s.id, CAST(NULL AS INTEGER), s.customer_id, s.title, CAST(NULL AS TIMESTAMP), s.due_on,"
+        f" CAST(NULL AS VARCHAR(8)), c.owner_id, CAST(NULL AS VARCHAR(200)), {_CUSTOMER_COLUMNS}"
     )
-    text += _limited(sql, limit, params)
-    return [(*r[:3], _day(r[3]), r[4], *_customer(r[5:])) for r in sql.rows(text, params)]
+    text = (
+        f"{columns} FROM service_item s JOIN customer c ON c.id = s.customer_id"
+        f" WHERE {where}{order}"
+    )
+    return _Branch("sla", text + _limited(sql, limit, params), params)
+
+
+def _read_branches(sql: _Sql, branches: Sequence[_Branch]) -> list[tuple[Any, ...]]:
+    """The rows of every branch, in one statement: (kind, *`_COLUMNS`, the person's name)."""
+    if not branches:
+        return []
+    texts = [
+        f"SELECT '{b.kind}', r.*, u.name FROM ({b.text}) AS r"
+        ' LEFT JOIN "user" u ON u.id = r.person'
+        for b in branches
+    ]
+    params = [param for b in branches for param in b.params]
+    return sql.rows(" UNION ALL ".join(texts), params)
 
 
 class _Candidate(NamedTuple):
@@ -537,7 +674,7 @@ class _Candidate(NamedTuple):
     title: str
     due_at: dt.datetime
     priority: str
-    assignee_id: int | None
+    assignee: str
     customer: tuple[Any, ...]  # name, key account, last contact, created
     recurrence: str
     section: str
@@ -549,30 +686,31 @@ _SECTION_ORDER = {section: n for n, section in enumerate(SECTIONS)}
 _KIND_ORDER = {kind: n for n, kind in enumerate(KINDS)}
 
 
-def _candidate(
-    kind: str,
-    ids: tuple[int, int | None, int],
-    title: str,
-    due_at: dt.datetime,
-    priority: str,
-    assignee_id: int | None,
-    customer: tuple[Any, ...],
-    recurrence: str,
-    limits: Bounds,
-) -> _Candidate:
+def _candidate(row: tuple[Any, ...], limits: Bounds, quiet_days: int) -> _Candidate:
+    """A row of `_read_branches`, scored."""
+    kind, item_id, version, customer_id, title, due_at, due_on, priority = row[:8]
+    recurrence, customer, assignee = row[9] or "", _customer(row[10:14]), row[14] or ""
     _name, key_account, last_contact_at, created_at = customer
-    points = _points(due_at, priority, key_account, last_contact_at or created_at, limits.now)
+    since = last_contact_at or created_at
+    if kind == "followup":
+        due_at = _moment(due_at)
+    elif kind == "quiet":
+        days = (limits.now - since).days
+        title = ngettext("no contact for {n} day", "no contact for {n} days", days).format(n=days)
+        due_at, priority = since + dt.timedelta(days=quiet_days), QUIET_PRIORITY
+    else:  # "sla": breached at the local midnight ending its due date
+        due_at, priority = _local_midnight(_day(due_on) + dt.timedelta(days=1)), SLA_PRIORITY
+    points = _points(due_at, priority, key_account, since, limits.now)
     score = _score(points)
     section = section_of(due_at, limits)
-    order = (_SECTION_ORDER[section], -score, due_at, _KIND_ORDER[kind], ids[0])
     return _Candidate(
-        order,
+        (_SECTION_ORDER[section], -score, due_at, _KIND_ORDER[kind], item_id),
         kind,
-        ids,
+        (item_id, version, customer_id),
         title,
         due_at,
         priority,
-        assignee_id,
+        assignee,
         customer,
         recurrence,
         section,
@@ -581,7 +719,7 @@ def _candidate(
     )
 
 
-def _item(candidate: _Candidate, names: dict[int, str], limits: Bounds) -> QueueItem:
+def _item(candidate: _Candidate, limits: Bounds) -> QueueItem:
     item_id, version, customer_id = candidate.ids
     name, key_account, last_contact_at, created_at = candidate.customer
     terms = _terms(
@@ -601,7 +739,7 @@ def _item(candidate: _Candidate, names: dict[int, str], limits: Bounds) -> Queue
         title=candidate.title,
         due_at=candidate.due_at,
         priority=candidate.priority,
-        assignee=names.get(candidate.assignee_id, "") if candidate.assignee_id else "",
+        assignee=candidate.assignee,
         key_account=key_account,
         last_contact_at=last_contact_at,
         recurrence=candidate.recurrence,
@@ -611,12 +749,59 @@ def _item(candidate: _Candidate, names: dict[int, str], limits: Bounds) -> Queue
     )
 
 
+def _section(
+    sql: _Sql,
+    owner: _Owner,
+    limits: Bounds,
+    section: str,
+    limit: int | None,
+    quiet_days: int,
+    counts: _Counts | None = None,
+) -> list[_Branch]:
+    """The branches that read the rows that can be the section's `limit` most urgent items
+    (None: all of them): its follow-ups, and for "overdue" the automatic items too, each
+    source read for `limit` rows. A source `counts` says is empty is not read (one not
+    counted is)."""
+    branches = []
+    if counts is None or counts.followups.get(section, 0):
+        many = None if counts is None else counts.many_overdue
+        branches.append(_followup_branch(sql, owner, limits, section, limit, many))
+    if section == "overdue":  # automatic items are all overdue
+        if counts is None or counts.quiet != 0:
+            branches.append(_quiet_branch(sql, owner, limits, quiet_days, limit))
+        if counts is None or counts.sla != 0:
+            branches.append(_sla_branch(sql, owner, limits, limit))
+    return branches
+
+
+def _items(
+    sql: _Sql,
+    branches: Sequence[_Branch],
+    keep: Mapping[str, int] | None,
+    limits: Bounds,
+    quiet_days: int,
+) -> list[QueueItem]:
+    """The branches' rows in the queue's order as items, each section's first
+    `keep[section]` (None: all), with the labels of their terms."""
+    candidates = [_candidate(row, limits, quiet_days) for row in _read_branches(sql, branches)]
+    candidates.sort(key=lambda c: c.order)
+    if keep is not None:
+        per_section: dict[str, int] = {}
+        kept = []
+        for candidate in candidates:
+            per_section[candidate.section] = per_section.get(candidate.section, 0) + 1
+            if per_section[candidate.section] <= keep.get(candidate.section, 0):
+                kept.append(candidate)
+        candidates = kept
+    return [_item(c, limits) for c in candidates]
+
+
 @dataclass(frozen=True)
 class QueueView:
-    """The queue as its screen shows it: the items (as `list_queue` gives them) and how many
-    items "overdue", "today" and "week" hold in all (not limited; automatic items included),
-    each at most COUNT_CAP. "later" is not counted: it is every open follow-up beyond the
-    week."""
+    """The queue as its screen opens it: the first items (see `read_queue`) and how many
+    items each section holds in all (automatic items included in "overdue"), each counted
+    no further than `section_cap(section)`. The screen lists at most DEFAULT_LIMIT items of
+    a section."""
 
     items: list[QueueItem]
     counts: dict[str, int]
@@ -647,13 +832,18 @@ def list_queue(
     Sections in `SECTIONS` order, each by score (highest first). `within` keeps "overdue",
     "today" (overdue and today) or "week" (the next 7 days too). `now` is naive UTC (default
     the store's clock). Each section holds at most `limit` items, the most urgent ("later":
-    the soonest due); None reads them all. Automatic items are those of the customers the
-    user owns (everyone: all customers).
+    of the soonest due, see the module's docstring); None reads them all. Automatic items are
+    those of the customers the user owns (everyone: all customers).
     """
     _check(actor, within, limit)
     owner = _whose(actor, user, everyone)
+    limits = bounds(now)
+    quiet_days = current_settings().quiet_days
     sections = WITHIN[within] if within else SECTIONS
-    return _read(owner, bounds(now), sections, limit, counted=False).items
+    sql = _Sql()
+    branches = [b for s in sections for b in _section(sql, owner, limits, s, limit, quiet_days)]
+    keep = None if limit is None else dict.fromkeys(sections, limit)
+    return _items(sql, branches, keep, limits, quiet_days)
 
 
 def read_queue(
@@ -662,106 +852,66 @@ def read_queue(
     user: str | None = None,
     everyone: bool = False,
     now: dt.datetime | None = None,
+    first: int | None = None,
 ) -> QueueView:
-    """The whole queue (`list_queue` with its default limit) and the size of its sections,
-    in one call: the rows read for the items give most counts, so the screen's opening and
-    its reading after each triage action do not run the same queries twice."""
-    _check(actor, None, DEFAULT_LIMIT)
-    return _read(_whose(actor, user, everyone), bounds(now), SECTIONS, DEFAULT_LIMIT, counted=True)
+    """The size of every section and the queue's first items, in one call: what the
+    screen reads on opening and after each triage action.
 
-
-def _read(
-    owner: _Owner,
-    limits: Bounds,
-    sections: Sequence[str],
-    limit: int | None,
-    *,
-    counted: bool,
-) -> QueueView:
+    The items are `list_queue`'s (at most DEFAULT_LIMIT a section), of which only the first
+    `first` in the queue's order (None: all): the screen reads the rows it shows and pages
+    in the rest (`read_section`) as the cursor gets there. The counts come first, in one
+    statement, so no section is read for more rows than it has or the screen needs."""
+    _check(actor, None, first)
+    owner = _whose(actor, user, everyone)
+    limits = bounds(now)
     quiet_days = current_settings().quiet_days
-    candidates: list[_Candidate] = []
-    counts: dict[str, int] = {}
-
-    def count(section: str, rows: list[Any], counter: Callable[[], int]) -> None:
-        # Fewer rows than the limit are all there are; else count them, up to the cap, unless
-        # the section (overdue: follow-ups, then quiet, then SLA) has reached it already.
-        if not counted:
-            return
-        so_far = counts.get(section, 0)
-        if limit is None or len(rows) < limit:
-            total = len(rows)
-        else:
-            total = counter() if so_far < COUNT_CAP else 0
-        counts[section] = min(COUNT_CAP, so_far + total)
-
-    for section in sections:
-        rows = _followup_rows(owner, limits, section, limit)
-        if section != "later":  # every open follow-up beyond the week: not counted
-            count(section, rows, lambda s=section: _count_followups(owner, limits, s))
-        candidates += (
-            _candidate("followup", (r[0], r[1], r[2]), r[3], r[4], r[5], r[6], r[8:], r[7], limits)
-            for r in rows
-        )
-    quiet_rows = _quiet_rows(owner, limits, quiet_days, limit)  # all overdue, always shown
-    count("overdue", quiet_rows, lambda: _count_quiet(owner, limits, quiet_days))
-    for r in quiet_rows:
-        last_contact_at, created_at = r[4:6]
-        due_at = (last_contact_at or created_at) + dt.timedelta(days=quiet_days)
-        days = (limits.now - (last_contact_at or created_at)).days
-        title = ngettext("no contact for {n} day", "no contact for {n} days", days).format(n=days)
-        candidates.append(
-            _candidate(
-                "quiet", (r[0], None, r[0]), title, due_at, QUIET_PRIORITY, r[1], r[2:], "", limits
-            )
-        )
-    sla_rows = _sla_rows(owner, limits, limit)
-    count("overdue", sla_rows, lambda: _count_sla(owner, limits))
-    for r in sla_rows:
-        due_at = _local_midnight(r[3] + dt.timedelta(days=1))
-        candidates.append(
-            _candidate(
-                "sla", (r[0], None, r[1]), r[2], due_at, SLA_PRIORITY, r[4], r[5:], "", limits
-            )
-        )
-
-    candidates.sort(key=lambda c: c.order)
-    if limit is not None:
-        # Automatic items join the overdue section: keep its `limit` most urgent.
-        per_section: dict[str, int] = {}
-        kept = []
-        for candidate in candidates:
-            per_section[candidate.section] = per_section.get(candidate.section, 0) + 1
-            if per_section[candidate.section] <= limit:
-                kept.append(candidate)
-        candidates = kept
-    names = user_names({c.assignee_id for c in candidates if c.assignee_id})
-    return QueueView([_item(c, names, limits) for c in candidates], counts)
-
-
-def _capped(select: peewee.ModelSelect) -> int:
-    """The number of rows, read no further than COUNT_CAP."""
-    return select.limit(COUNT_CAP).count()
-
-
-def _count_followups(owner: _Owner, limits: Bounds, section: str) -> int:
-    due = m.FollowUp.due_at
-    ranges = {
-        "overdue": due < limits.now,
-        "today": (due >= limits.now) & (due < limits.today_end),
-        "week": (due >= limits.today_end) & (due < limits.week_end),
-    }
-    return _capped(m.FollowUp.select().where(_followup_filter(owner, limits.now) & ranges[section]))
-
-
-def _count_quiet(owner: _Owner, limits: Bounds, quiet_days: int) -> int:
-    return _capped(m.Customer.select().where(_quiet_filter(owner, limits.now, quiet_days)))
-
-
-def _count_sla(owner: _Owner, limits: Bounds) -> int:
+    counted = _count(owner, limits, quiet_days, SECTIONS, probe=True)
+    counts = counted.sections()
+    budget = first
+    keep: dict[str, int] = {}
     sql = _Sql()
-    params: list[Any] = []
-    text = f"SELECT COUNT(*) FROM ({_breaches(sql, owner, limits, params)} LIMIT {COUNT_CAP}) b"
-    return int(sql.rows(text, params)[0][0])
+    branches: list[_Branch] = []
+    for section in SECTIONS:
+        wanted = min(DEFAULT_LIMIT, counts[section])
+        if budget is not None:
+            wanted = min(wanted, budget)
+            budget -= wanted
+        if wanted:
+            keep[section] = wanted
+            branches += _section(sql, owner, limits, section, wanted, quiet_days, counted)
+    return QueueView(_items(sql, branches, keep, limits, quiet_days), counts)
+
+
+def read_section(
+    actor: Actor,
+    section: str,
+    *,
+    user: str | None = None,
+    everyone: bool = False,
+    now: dt.datetime | None = None,
+    offset: int = 0,
+    limit: int = DEFAULT_LIMIT,
+) -> list[QueueItem]:
+    """Items `offset` to `offset + limit` of one section of the queue, in its order: a
+    page of `list_queue(limit=None)`'s items of that section (of "later", past DEFAULT_LIMIT
+    items: of the `offset + limit` due soonest, see the module's docstring)."""
+    _check(actor, None, limit)
+    if section not in SECTIONS:
+        raise ValidationError.single(
+            "section",
+            _("{value!r} is not one of: {choices}").format(
+                value=section, choices=", ".join(SECTIONS)
+            ),
+        )
+    if offset < 0:
+        raise ValidationError.single("offset", _("must be at least 0"))
+    owner = _whose(actor, user, everyone)
+    limits = bounds(now)
+    end = offset + limit
+    quiet_days = current_settings().quiet_days
+    sql = _Sql()
+    branches = _section(sql, owner, limits, section, end, quiet_days)
+    return _items(sql, branches, {section: end}, limits, quiet_days)[offset:]
 
 
 def count_overdue(actor: Actor, *, now: dt.datetime | None = None) -> int:
@@ -769,15 +919,6 @@ def count_overdue(actor: Actor, *, now: dt.datetime | None = None) -> int:
     section without a limit (follow-ups not waiting, quiet key accounts, SLA breaches), at
     most COUNT_CAP. (`read_queue` gives the same number with the queue.)"""
     authorize(actor, FOLLOWUP_READ)
-    owner = _Owner(actor.id)
-    limits = bounds(now)
-    total = 0
-    for counter in (
-        lambda: _count_followups(owner, limits, "overdue"),
-        lambda: _count_quiet(owner, limits, current_settings().quiet_days),
-        lambda: _count_sla(owner, limits),
-    ):
-        total += counter()
-        if total >= COUNT_CAP:  # shown as "1000+": the rest need not be counted
-            return COUNT_CAP
-    return total
+    settings = current_settings()
+    counted = _count(_Owner(actor.id), bounds(now), settings.quiet_days, ("overdue",), probe=False)
+    return counted.sections()["overdue"]

@@ -15,6 +15,7 @@ from rich.cells import cell_len
 from textual.pilot import Pilot
 
 from crmtui.app import CrmApp
+from crmtui.screens import queue as queue_screen
 from crmtui.screens.customer_detail import CustomerDetailScreen
 from crmtui.screens.help import HelpScreen
 from crmtui.screens.prompts import ChoiceScreen, TextPromptScreen
@@ -481,7 +482,7 @@ async def test_a_triage_action_reads_the_queue_once(
 
         return counted
 
-    for name in ("read_queue", "list_queue", "count_overdue"):
+    for name in ("read_queue", "read_section", "list_queue", "count_overdue"):
         monkeypatch.setattr(queue, name, counting(name, getattr(queue, name)))
     app = CrmApp(actor=actor, db_label=db)
     async with app.run_test(size=SIZE) as pilot:
@@ -521,3 +522,52 @@ async def test_a_triage_action_reads_the_queue_once(
         await pilot.pause()
         await pilot.pause()
         assert reads == ["read_queue", "read_queue", "count_overdue"]
+
+
+async def test_the_queue_is_read_a_page_at_a_time(
+    db: str, actor: Actor, mixed: Mixed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screen opens with the sections' counts and the first items only, and reads the
+    rest of a section when it shows it: the same list, in the same order, as read whole."""
+    monkeypatch.setattr(queue_screen, "PAGE", 2)
+    reads: list[tuple[str, ...]] = []
+    read_queue, read_section = queue.read_queue, queue.read_section
+
+    def reading_queue(*args: object, **options: object) -> object:
+        reads.append(("read_queue", str(options["first"])))
+        return read_queue(*args, **options)  # type: ignore[arg-type]
+
+    def reading_section(actor: Actor, section: str, **options: object) -> object:
+        reads.append(("read_section", section, str(options["offset"]), str(options["limit"])))
+        return read_section(actor, section, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(queue, "read_queue", reading_queue)
+    monkeypatch.setattr(queue, "read_section", reading_section)
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_queue(pilot)
+        # The first two items; painting the list reads the third overdue one, then today's
+        # and the later one (each section's rest up to the row shown and a page more).
+        assert reads == [
+            ("read_queue", "2"),
+            ("read_section", "overdue", "2", "1"),
+            ("read_section", "today", "0", "1"),
+            ("read_section", "later", "0", "1"),
+        ]
+        lines = painted_lines(screen.queue_list)
+        assert [line.strip() for line in (lines[1], lines[5], lines[7])] == [
+            "Overdue · 3",
+            "Today · 1",
+            "Later · 1",
+        ]
+        whole = queue.list_queue(actor)
+        assert screen.queue_list.items() == whole
+        assert [lines[row][1:17] for row in (2, 3, 4, 6, 8)] == [
+            f"{item.due_at + dt.timedelta(hours=8):%Y-%m-%d %H:%M}" for item in whole
+        ]
+
+        reads.clear()
+        await pilot.press("G", "g")  # everything is read: walking reads nothing more
+        assert screen.queue_list.current is not None
+        assert screen.queue_list.current.kind == "quiet"
+        assert reads == []

@@ -3,6 +3,7 @@ triage helpers and snooze choices, with a pinned clock and time zone, on both ba
 
 import datetime as dt
 import os
+import random
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -186,10 +187,15 @@ def test_sections_and_order(
         assert len(queue.list_queue(actor, within="week")) == 7
         assert [i.section for i in queue.list_queue(actor, user="wang")] == ["overdue"]
         assert len(queue.list_queue(actor, everyone=True)) == 10
-        assert queue.read_queue(actor).counts == {"overdue": 3, "today": 2, "week": 2}
+        assert queue.read_queue(actor).counts == {
+            "overdue": 3,
+            "today": 2,
+            "week": 2,
+            "later": 2,
+        }
         assert followups.count_overdue(actor) == 3
     # In UTC the same moment is 06:00: all of today's and tomorrow's items are today.
-    assert queue.read_queue(actor).counts == {"overdue": 3, "today": 3, "week": 2}
+    assert queue.read_queue(actor).counts == {"overdue": 3, "today": 3, "week": 2, "later": 1}
 
 
 def test_counts_stop_at_the_cap(
@@ -244,9 +250,9 @@ def test_read_queue_is_the_list_and_its_counts(
     limit: int,
     cap: int,
 ) -> None:
-    """One call gives the screen the list (`list_queue`'s) and the sections' sizes: taken
-    from the rows read when there are fewer than the limit, else counted (up to the cap), the
-    same either way as the unlimited list's; its overdue count is the header's."""
+    """One call gives the screen the list (`list_queue`'s) and the sections' sizes, counted
+    up to the cap ("later" up to the limit, as far as the screen lists), the same as the
+    unlimited list's; its overdue count is the header's."""
     monkeypatch.setattr(queue, "DEFAULT_LIMIT", limit)
     monkeypatch.setattr(queue, "COUNT_CAP", cap)
     wang = make_actor("wang", "sales")
@@ -265,14 +271,117 @@ def test_read_queue_is_the_list_and_its_counts(
         view = queue.read_queue(who)
         assert view.items == queue.list_queue(who, limit=limit)
         assert view.counts == {
-            section: min(cap, sum(1 for i in everything if i.section == section))
-            for section in ("overdue", "today", "week")
+            section: min(
+                limit if section == "later" else cap,
+                sum(1 for i in everything if i.section == section),
+            )
+            for section in queue.SECTIONS
         }
         assert view.counts["overdue"] == followups.count_overdue(who)
     assert queue.read_queue(wang, user=actor.name) == queue.read_queue(actor)
     everyone = queue.read_queue(actor, everyone=True)
     assert everyone.items == queue.list_queue(actor, everyone=True, limit=limit)
     assert everyone.counts["overdue"] == min(cap, 4 + 3 + 3 + 1)
+
+
+def _mixed_queue(actor: Actor, customer: Customer) -> None:
+    """Follow-ups in every section, two quiet key accounts and two SLA breaches."""
+    for n in range(2):
+        values = {"name": f"Key {n}", "key_account": True, "owner": actor.id}
+        key = customers.add_customer(actor, values)
+        m.Customer.update(created_at=NOW - dt.timedelta(days=40 + 20 * n)).where(
+            m.Customer.id == key.id
+        ).execute()
+        values = {"title": "fix", "opened_on": "2025-02-01", "due_on": f"2025-03-0{n + 2}"}
+        timeline.add_record(actor, timeline.SERVICE, key.id, values)
+    priorities = ["low", "normal", "high", "urgent"]
+    for n, days in enumerate((-40, -3, -2, -1.5, -1, -0.5, -0.1, 0.1, 0.3, 2, 3, 4, 9, 20, 30)):
+        add(actor, customer.id, NOW + dt.timedelta(days=days), priority=priorities[n % 4])
+
+
+def test_read_queue_first_gives_the_first_items_in_queue_order(
+    actor: Actor, customer: Customer
+) -> None:
+    """The screen opens with the first items only: the unlimited list's first `first`,
+    across sections, with the same counts as when every item is read."""
+    _mixed_queue(actor, customer)
+    everything = queue.list_queue(actor, limit=None)
+    assert [i.section for i in everything].count("overdue") == 7 + 2 + 2
+    counts = queue.read_queue(actor).counts
+    assert counts == {
+        section: sum(1 for i in everything if i.section == section) for section in queue.SECTIONS
+    }
+    for first in (1, 4, 11, 12, 14, 19, 100):
+        view = queue.read_queue(actor, first=first)
+        assert view.items == everything[:first]
+        assert view.counts == counts
+    with pytest.raises(ValidationError, match="limit: must be at least 1"):
+        queue.read_queue(actor, first=0)
+
+
+def test_the_database_picks_the_rows_python_ranks_first(actor: Actor) -> None:
+    """The SQL spelling of the score chooses which rows are read; Python's scores and sorts
+    them. On a random queue (ties of lateness past the 30-day cap, customers of every kind)
+    the first items read, and the pages of each section, are the unlimited list's, which
+    Python alone orders."""
+    rng = random.Random(7)
+    targets = []
+    for n in range(12):
+        values = {"name": f"C{n}", "key_account": n % 3 == 0, "owner": actor.id}
+        target = customers.add_customer(actor, values)
+        days = rng.choice([None, 2, 20, 45, 90, 200])
+        if days is not None:
+            at = NOW - dt.timedelta(days=days, hours=rng.random())
+            timeline.add_record(
+                actor, timeline.COMMUNICATION, target.id, {"at": at, "summary": "hi"}
+            )
+        m.Customer.update(created_at=NOW - dt.timedelta(days=rng.uniform(10, 400))).where(
+            m.Customer.id == target.id
+        ).execute()
+        targets.append(target.id)
+    for _n in range(60):
+        late = rng.choice([rng.uniform(-40, 9), rng.uniform(31, 60)])  # a third past the cap
+        due = NOW - dt.timedelta(days=late)
+        priority = rng.choice(["low", "normal", "high", "urgent"])
+        add(actor, rng.choice(targets), due.replace(microsecond=0), priority=priority)
+    everything = queue.list_queue(actor, limit=None)
+    assert len({i.score for i in everything if i.section == "overdue"}) > 10
+    for first in (3, 10, 25):
+        assert queue.read_queue(actor, first=first).items == everything[:first]
+    for section in queue.SECTIONS:
+        expected = [i for i in everything if i.section == section]
+        pages = [queue.read_section(actor, section, offset=o, limit=4) for o in range(0, 60, 4)]
+        assert [item for page in pages for item in page] == expected
+
+
+def test_read_section_pages_through_a_section(
+    actor: Actor, customer: Customer, make_actor: Callable[..., Actor]
+) -> None:
+    """Pages of one section, read one after another, are the section as the unlimited list
+    orders it: none missed, none twice, automatic items in their place."""
+    _mixed_queue(actor, customer)
+    wang = make_actor("wang", "sales")
+    for who, options in ((actor, {}), (actor, {"everyone": True}), (wang, {"user": actor.name})):
+        everything = queue.list_queue(who, limit=None, **options)
+        for section in queue.SECTIONS:
+            expected = [i for i in everything if i.section == section]
+            for size in (1, 2, 3, 5):
+                offsets = range(0, len(expected) + size, size)  # one page past the end
+                pages = [
+                    queue.read_section(who, section, offset=offset, limit=size, **options)
+                    for offset in offsets
+                ]
+                assert [len(page) for page in pages] == [
+                    max(0, min(size, len(expected) - offset)) for offset in offsets
+                ]
+                assert [item for page in pages for item in page] == expected
+    for bad, message in [
+        ({"section": "soon"}, "section: 'soon' is not one of: overdue, today, week, later"),
+        ({"section": "today", "offset": -1}, "offset: must be at least 0"),
+        ({"section": "today", "limit": 0}, "limit: must be at least 1"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            queue.read_section(actor, **bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("few", [2, 5, 6, 5000])
