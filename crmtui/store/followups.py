@@ -8,12 +8,12 @@ from typing import Any
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrule, rrulestr
 
 from crmtui.i18n import _
-from crmtui.store import customers, queue, records, timeline, vocabulary
+from crmtui.store import customers, queue, records, scope, timeline, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store.dates import parse_datetime
 from crmtui.store.db import write_transaction
-from crmtui.store.errors import StoreError, ValidationError
+from crmtui.store.errors import NotFoundError, StoreError, ValidationError
 from crmtui.store.permissions import FOLLOWUP_READ, FOLLOWUP_WRITE, authorize
 from crmtui.store.types import Actor, FollowUp, Page
 from crmtui.store.users import user_names
@@ -115,14 +115,26 @@ def add_followup(actor: Actor, customer_id: int, values: Mapping[str, object]) -
     authorize(actor, FOLLOWUP_WRITE)
     columns = f.clean_fields(FIELDS, {"assignee": actor.id, **values}, partial=False)
     with write_transaction():
-        records.get_row(customers.ENTITY, customer_id)
+        owner = records.get_row(customers.ENTITY, customer_id).owner_id
+        scope.check_owner(actor, customer_id, owner)
         row = records.insert(actor, ENTITY, {**columns, "customer": customer_id})
     return get_followup(actor, row.id)
 
 
+def _seen_row(actor: Actor, followup_id: int, *, lock: bool = False) -> m.FollowUp:
+    """The follow-up, unless it is about a customer `actor` may not see (then: not found)."""
+    row = records.get_row(ENTITY, followup_id, lock=lock)
+    if scope.own_only(actor):
+        try:
+            scope.check_customer(actor, row.customer_id)
+        except NotFoundError:
+            raise NotFoundError(ENTITY.name, followup_id) from None
+    return row
+
+
 def get_followup(actor: Actor, followup_id: int) -> FollowUp:
     authorize(actor, FOLLOWUP_READ)
-    return _views([records.get_row(ENTITY, followup_id)])[0]
+    return _views([_seen_row(actor, followup_id)])[0]
 
 
 def update_followup(
@@ -136,6 +148,7 @@ def update_followup(
     authorize(actor, FOLLOWUP_WRITE)
     columns = f.clean_fields(FIELDS, changes, partial=True)
     with write_transaction():
+        _seen_row(actor, followup_id, lock=True)
         row, _changes = records.update(
             actor, ENTITY, followup_id, columns, expected_version, action=action
         )
@@ -146,6 +159,7 @@ def delete_followup(actor: Actor, followup_id: int, expected_version: int | None
     """Delete a follow-up; its history keeps one row holding what it was."""
     authorize(actor, FOLLOWUP_WRITE)
     with write_transaction():
+        _seen_row(actor, followup_id)
         records.delete(actor, ENTITY, followup_id, expected_version)
 
 
@@ -163,6 +177,9 @@ def list_followups(
     """Follow-ups by due time: the actor's own unless `assignee` or `everyone` says otherwise."""
     authorize(actor, FOLLOWUP_READ)
     select = m.FollowUp.select().where(m.FollowUp.status == status)
+    if scope.own_only(actor):
+        own = m.Customer.select(m.Customer.id).where(m.Customer.owner == actor.id)
+        select = select.where(m.FollowUp.customer.in_(own))
     if customer_id is not None:
         select = select.where(m.FollowUp.customer == customer_id)
     elif not everyone:
@@ -194,7 +211,7 @@ def complete_followup(
     authorize(actor, FOLLOWUP_WRITE)
     outcome_text = f.clean_fields(_OUTCOME, {"outcome": outcome}, partial=False)["outcome"]
     with write_transaction():
-        row = records.get_row(ENTITY, followup_id, lock=True)
+        row = _seen_row(actor, followup_id, lock=True)
         if row.status != "open":
             raise StoreError(
                 _("follow-up {id} is {status}, not open").format(id=followup_id, status=row.status)
@@ -249,7 +266,7 @@ def _update_open(
 ) -> FollowUp:
     """Apply cleaned `columns` to a follow-up that is still open (versioned, with history)."""
     with write_transaction():
-        row = records.get_row(ENTITY, followup_id, lock=True)
+        row = _seen_row(actor, followup_id, lock=True)
         if row.status != "open":
             raise StoreError(
                 _("follow-up {id} is {status}, not open").format(id=followup_id, status=row.status)

@@ -44,9 +44,9 @@ from typing import Any, NamedTuple
 from crmtui.config import current_settings
 from crmtui.i18n import _, ngettext
 from crmtui.store import models as m
-from crmtui.store import vocabulary
+from crmtui.store import scope, vocabulary
 from crmtui.store.db import current_database, is_postgres
-from crmtui.store.errors import ValidationError
+from crmtui.store.errors import PermissionDeniedError, ValidationError
 from crmtui.store.permissions import FOLLOWUP_READ, authorize
 from crmtui.store.types import Actor
 
@@ -335,11 +335,17 @@ def _day(value: Any) -> dt.date:
 @dataclass(frozen=True)
 class _Owner:
     user_id: int | None  # None: everyone's
+    # Only follow-ups about this user's own customers (sales: see `scope`), else None.
+    customers_of: int | None = None
 
 
 def _whose(actor: Actor, user: str | None, everyone: bool) -> _Owner:
     if user and everyone:
         raise ValidationError.single("user", _("name a user or everyone, not both"))
+    if scope.own_only(actor):
+        if everyone or (user and user.strip() != actor.name):
+            raise PermissionDeniedError(actor.name, _("see other users' queues"))
+        return _Owner(actor.id, customers_of=actor.id)
     if everyone:
         return _Owner(None)
     if not user:
@@ -373,6 +379,9 @@ def _followup_where(
     if owner.user_id is not None:
         where += f" AND f.assignee_id = {sql.param}"
         params.append(owner.user_id)
+    if owner.customers_of is not None:
+        where += f" AND f.customer_id IN (SELECT id FROM customer WHERE owner_id = {sql.param})"
+        params.append(owner.customers_of)
     return where
 
 
@@ -920,5 +929,6 @@ def count_overdue(actor: Actor, *, now: dt.datetime | None = None) -> int:
     most COUNT_CAP. (`read_queue` gives the same number with the queue.)"""
     authorize(actor, FOLLOWUP_READ)
     settings = current_settings()
-    counted = _count(_Owner(actor.id), bounds(now), settings.quiet_days, ("overdue",), probe=False)
+    owner = _whose(actor, None, everyone=False)
+    counted = _count(owner, bounds(now), settings.quiet_days, ("overdue",), probe=False)
     return counted.sections()["overdue"]

@@ -1,8 +1,8 @@
-"""What a role sees in the app (Pilot): a sales user's table and search hold only its own
-customers; marketing's table shows phones masked."""
+"""What a role sees in the app (Pilot): a sales user's table, search and follow-up queue
+hold only its own customers; marketing's table shows phones masked."""
 
 from crmtui.app import CrmApp
-from crmtui.store import customers
+from crmtui.store import customers, followups
 from crmtui.store import models as m
 from crmtui.store.types import Actor
 from crmtui.widgets.customer_table import CustomerTable
@@ -19,7 +19,9 @@ def _user(name: str, role: str) -> Actor:
 async def test_sales_sees_only_its_own_customers(db: str, actor: Actor) -> None:
     wang, _li = _user("wang", "sales"), _user("li", "sales")
     customers.add_customer(actor, {"name": "张伟", "owner": "wang"})
-    customers.add_customer(actor, {"name": "张丽", "owner": "li"})
+    theirs = customers.add_customer(actor, {"name": "张丽", "owner": "li"})
+    # Assigned to Wang, but about Li's customer: not Wang's to see.
+    followups.add_followup(actor, theirs.id, {"title": "回访", "due_at": "-1d", "assignee": "wang"})
     app = CrmApp(actor=wang, db_label=db)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -32,6 +34,10 @@ async def test_sales_sees_only_its_own_customers(db: str, actor: Actor) -> None:
         await pilot.pause(0.5)
         text = await screen_text(pilot)
         assert "张伟" in text and "张丽" not in text
+        await pilot.press("escape", "w")  # the queue: the item about Li's customer is not there
+        await pilot.pause(0.5)
+        text = await screen_text(pilot)
+        assert "回访" not in text and "张丽" not in text
 
 
 async def test_marketing_sees_phones_masked(db: str, actor: Actor) -> None:

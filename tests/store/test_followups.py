@@ -275,7 +275,7 @@ def test_update_followup(actor: Actor, customer: Customer, counts: Counts) -> No
 
 
 def test_count_overdue(actor: Actor, customer: Customer, make_actor: Callable[..., Actor]) -> None:
-    wang = make_actor("wang", "sales")
+    wang = make_actor("wang", "manager")  # sales sees only its own customers' items
     add(actor, customer.id, PAST)
     add(actor, customer.id, dt.datetime(2024, 12, 31))
     add(actor, customer.id, FUTURE)

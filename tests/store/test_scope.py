@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from crmtui.store import changes, customers, exports, scope, summary, timeline
+from crmtui.store import changes, customers, exports, followups, queue, scope, summary, timeline
 from crmtui.store.errors import NotFoundError, PermissionDeniedError
 from crmtui.store.types import Actor, Customer, CustomerQuery
 
@@ -145,3 +145,31 @@ def test_marketing_sees_contacts_masked_unless_consented(
 )
 def test_a_phone_is_masked_keeping_its_first_and_last_digits(number: str, masked: str) -> None:
     assert scope.mask_phone(number) == masked
+
+
+def test_sales_sees_follow_ups_only_about_its_own_customers(
+    actor: Actor, wang: Actor, two_books: dict[str, Customer]
+) -> None:
+    mine, theirs = two_books["mine"], two_books["theirs"]
+    ours = followups.add_followup(
+        actor, mine.id, {"title": "a", "due_at": "-1d", "assignee": "wang"}
+    )
+    stray = followups.add_followup(
+        actor, theirs.id, {"title": "b", "due_at": "-1d", "assignee": "wang"}
+    )
+    assert [i.id for i in queue.list_queue(wang)] == [ours.id]
+    assert queue.count_overdue(wang) == 1
+    assert [f.id for f in followups.list_followups(wang, everyone=True).rows] == [ours.id]
+    for call in (
+        lambda: followups.get_followup(wang, stray.id),
+        lambda: followups.complete_followup(wang, stray.id, "done"),
+        lambda: followups.snooze_followup(wang, stray.id, "+1d"),
+        lambda: followups.update_followup(wang, stray.id, {"title": "x"}, None),
+        lambda: followups.delete_followup(wang, stray.id),
+        lambda: followups.add_followup(wang, theirs.id, {"title": "c", "due_at": "+1d"}),
+    ):
+        with pytest.raises(NotFoundError):
+            call()
+    with pytest.raises(PermissionDeniedError, match="see other users' queues"):
+        queue.list_queue(wang, everyone=True)
+    assert followups.get_followup(actor, stray.id).title == "b"
