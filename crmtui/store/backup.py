@@ -259,6 +259,30 @@ def newest_backup(target: str, directory: Path | None = None) -> BackupInfo | No
     return _info(files[0][1]) if files else None
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """How old the newest backup is, for the app's status line."""
+
+    path: str | None  # the newest backup; None when there is none
+    age: dt.timedelta | None
+
+    @property
+    def stale(self) -> bool:
+        return self.age is None or self.age > STALE_AFTER
+
+
+def backup_freshness(actor: Actor, target: str) -> Freshness:
+    """The newest backup's age, from the file names and one manifest beside the database:
+    cheap enough to read every minute, and the SQLite database is not touched. The age is
+    by the store's clock (`m.utcnow`), as everything the app shows."""
+    authorize(actor, DATABASE_BACKUP)
+    newest = newest_backup(target)
+    if newest is None:
+        return Freshness(None, None)
+    now = m.utcnow().replace(tzinfo=dt.UTC)
+    return Freshness(newest.path, max(now - newest.created_at, dt.timedelta(0)))
+
+
 def _rotate(directory: Path, stem: str, keep: int, made: Path) -> tuple[str, ...]:
     removed = []
     for _key, path in _backup_files(directory, stem)[keep:]:
