@@ -12,10 +12,11 @@ import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 
 from crmtui.commands import binding_commands
@@ -27,8 +28,11 @@ from crmtui.screens.customers import TRANSFER_GROUP, CustomersScreen
 from crmtui.screens.help import HelpScreen, keys_of
 from crmtui.store.db import redact_url
 from crmtui.store.errors import DatabaseFailure, PermissionDeniedError, StoreError
-from crmtui.store.permissions import AUDIT_READ, allowed
+from crmtui.store.permissions import AUDIT_READ, DATABASE_BACKUP, allowed
 from crmtui.store.types import Actor, Customer
+
+if TYPE_CHECKING:
+    from crmtui.store.backup import BackupResult
 
 DARK_THEME = "textual-dark"
 LIGHT_THEME = "textual-light"
@@ -92,6 +96,7 @@ class CrmApp(App[None]):
         # Not in the footer: the customer table's keys fill 80 columns. `?` and ctrl+p list it.
         Binding("w", "queue", _("Follow-up queue"), show=False, id="app.queue"),
         Binding("A", "audit", _("Audit log"), show=False, id="app.audit"),
+        Binding("B", "backup", _("Back up the database"), show=False, id="app.backup"),
     ]
 
     def __init__(self, actor: Actor | None, db_label: str, user_name: str = "") -> None:
@@ -101,6 +106,7 @@ class CrmApp(App[None]):
         self.actor = actor
         self.db_label = db_label
         self.user_name = user_name
+        self._backup_warning: str | None = None  # the header's text shown as a warning
 
     def get_default_screen(self) -> Screen:
         if self.actor is None:
@@ -160,14 +166,14 @@ class CrmApp(App[None]):
         self.theme = LIGHT_THEME if self.current_theme.dark else DARK_THEME
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.actor is None and action in ("queue", "command_palette", "audit"):
+        if self.actor is None and action in ("queue", "command_palette", "audit", "backup"):
             return False  # nothing but the login before a login
         if action == "audit" and not allowed(self.actor, AUDIT_READ):
             return False  # not offered to those who may not read it
-        if action in ("quit", "queue", "audit"):
+        if action in ("quit", "queue", "audit", "backup"):
             # Not while a form or a dialog is open, where `q` reaches the app from a check box
             # or a choice: quitting would drop what was typed without the form's warning
-            # (and the queue would open over the form).
+            # (and the queue or a backup would open over the form).
             return not any(
                 isinstance(screen, ModalScreen) or getattr(screen, "HOLDS_INPUT", False)
                 for screen in self.screen_stack
@@ -181,6 +187,25 @@ class CrmApp(App[None]):
             stopped.__cause__ = error
             error = stopped
         super()._handle_exception(error)
+
+    def action_backup(self) -> None:
+        if not allowed(self.actor, DATABASE_BACKUP):
+            self.notify(
+                _("{user} may not back up the database: ask an admin").format(user=self.actor.name),
+                severity="error",
+            )
+            return
+        # Imported when first opened, not before the first screen (start-up time).
+        from crmtui.screens.backup import BackupScreen
+
+        self.push_screen(BackupScreen(self.actor, self.db_label), self._backed_up)
+
+    def _backed_up(self, result: "BackupResult | None") -> None:
+        if result is not None:
+            from crmtui.screens.backup import done_message
+
+            self.notify(done_message(result), title=_("Backup made"))
+        self.show_status()
 
     def on_open_customer(self, message: OpenCustomer) -> None:
         # Imported when first opened, not before the first screen (start-up time).
@@ -229,17 +254,23 @@ class CrmApp(App[None]):
         self.set_interval(OVERDUE_REFRESH_SECONDS, self.show_status)
 
     def show_status(self, overdue: int | None = None) -> None:
-        """Put the user's count of overdue follow-ups (`overdue`, else counted now) and the
-        database in the header.
+        """Put the user's count of overdue follow-ups (`overdue`, else counted now), the newest
+        backup's age and the database in the header.
 
         The count comes first: a long database path is cut at the end of the line.
         """
         if self.actor is None:  # on the login screen: no one's follow-ups to count
             return
         # Here, not at the top: the count is taken after the first paint (start-up time).
+        from crmtui.screens.backup import backup_note
         from crmtui.store import followups, queue
 
         parts = [shown_target(self.db_label)]
+        # Before the database: for a role that may back up, how old the newest backup is.
+        note = backup_note(self.actor, self.db_label)
+        self._backup_warning = note.text if note is not None and note.warning else None
+        if note is not None:
+            parts.insert(0, note.text)
         try:
             count = followups.count_overdue(self.actor) if overdue is None else overdue
         except PermissionDeniedError:
@@ -248,3 +279,12 @@ class CrmApp(App[None]):
             overdue = ngettext("{count} overdue follow-up", "{count} overdue follow-ups", count)
             parts.insert(0, overdue.format(count=count_text(count, queue.COUNT_CAP)))
         self.sub_title = " · ".join(parts)
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        content = super().format_title(title, sub_title)
+        warning = self._backup_warning
+        if warning and (start := content.plain.find(warning)) >= 0:
+            # Not dimmed like the rest of the line: an overdue backup should catch the eye.
+            style = f"bold not dim {self.theme_variables['text-warning']}"
+            content = content.stylize(style, start, start + len(warning))
+        return content

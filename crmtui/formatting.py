@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from rich.cells import cell_len, set_cell_size
 
+from crmtui.i18n import _
+
 
 def local_time(utc: dt.datetime | None) -> str:
     """A stored UTC timestamp in the user's local time, to the minute."""
@@ -47,3 +49,23 @@ def text_table(headers: list[str], rows: list[list[str]], *, max_width: int = 40
 def count_text(count: int, cap: int) -> str:
     """A count read no further than `cap`: `1000+` when it reached it."""
     return f"{count}+" if count >= cap else str(count)
+
+
+def file_size(size: int) -> str:
+    """A size in bytes as a person reads it: `812 B`, `3.4 MiB`, `1.2 GiB`."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def ago(age: dt.timedelta) -> str:
+    """How long ago, short enough for the header: `5 min ago`, `3 h ago`, `2 d ago`."""
+    seconds = max(int(age.total_seconds()), 0)
+    if seconds < 3600:
+        return _("{n} min ago").format(n=seconds // 60)
+    if seconds < 2 * 86400:
+        return _("{n} h ago").format(n=seconds // 3600)
+    return _("{n} d ago").format(n=seconds // 86400)

@@ -42,7 +42,11 @@ LATER = (
 # unless there is a config file.
 # crmtui.store.record_types: the values of a customer's records and history, made when first
 # used (the follow-ups' for that count).
+# crmtui.store.backup (with pyrage): the header's age of the newest backup.
 AFTER_FIRST_PAINT = (
+    "crmtui.screens.backup",
+    "crmtui.store.backup",
+    "pyrage",
     "crmtui.store.followups",
     "crmtui.store.queue",
     "crmtui.store.record_types",

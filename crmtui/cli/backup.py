@@ -16,6 +16,7 @@ from crmtui.cli.common import (
     progress_bars,
 )
 from crmtui.config import current_settings
+from crmtui.formatting import file_size
 from crmtui.i18n import _
 from crmtui.store import backup as store_backup
 from crmtui.store.db import DatabaseOpenError
@@ -76,15 +77,6 @@ def _in_mib(bars: Progress | None) -> store_backup.Progress | None:
         bars(label, done >> 20, None if total is None else max(total >> 20, 1))
 
     return update
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 @click.group(
@@ -167,7 +159,7 @@ def backup(
     click.echo(
         _("backup {path}: {size}, {rows} rows in {tables} tables, {seconds:.1f} s{enc}").format(
             path=result.path,
-            size=_size(manifest.size),
+            size=file_size(manifest.size),
             rows=sum(manifest.tables.values()),
             tables=len(manifest.tables),
             seconds=result.seconds,
@@ -267,7 +259,7 @@ def list_command(directory: Path | None, as_json: bool) -> None:
             "  ".join(
                 [
                     info.created_at.strftime("%Y-%m-%d %H:%M:%SZ"),
-                    _size(info.size).rjust(10),
+                    file_size(info.size).rjust(10),
                     (info.encryption or _("plain")).ljust(10),
                     verified.ljust(20),
                     info.path,

@@ -59,6 +59,8 @@ MANIFEST_FORMAT = "crmtui-backup/1"
 # Pages copied between progress reports (4 MiB at SQLite's default page size).
 _STEP_PAGES = 1024
 _CHUNK = 1 << 20
+_MAP_AT_MOST = 1 << 40  # bytes of the database mapped into memory while it is copied
+_REPORT_EVERY = 4 << 20  # bytes hashed between progress reports, as many as a copy's step
 _NAME = re.compile(r"(?P<stem>.+)-(?P<stamp>\d{8}T\d{6}Z)(?:-(?P<n>\d+))?\.(?:db|dump)(?:\.age)?")
 STALE_AFTER = dt.timedelta(days=7)
 
@@ -259,6 +261,30 @@ def newest_backup(target: str, directory: Path | None = None) -> BackupInfo | No
     return _info(files[0][1]) if files else None
 
 
+@dataclass(frozen=True)
+class Freshness:
+    """How old the newest backup is, for the app's status line."""
+
+    path: str | None  # the newest backup; None when there is none
+    age: dt.timedelta | None
+
+    @property
+    def stale(self) -> bool:
+        return self.age is None or self.age > STALE_AFTER
+
+
+def backup_freshness(actor: Actor, target: str) -> Freshness:
+    """The newest backup's age, from the file names and one manifest beside the database:
+    cheap enough to read every minute, and the SQLite database is not touched. The age is
+    by the store's clock (`m.utcnow`), as everything the app shows."""
+    authorize(actor, DATABASE_BACKUP)
+    newest = newest_backup(target)
+    if newest is None:
+        return Freshness(None, None)
+    now = m.utcnow().replace(tzinfo=dt.UTC)
+    return Freshness(newest.path, max(now - newest.created_at, dt.timedelta(0)))
+
+
 def _rotate(directory: Path, stem: str, keep: int, made: Path) -> tuple[str, ...]:
     removed = []
     for _key, path in _backup_files(directory, stem)[keep:]:
@@ -367,13 +393,34 @@ def _make_backup(
     return BackupResult(str(final), manifest, removed, (_now() - started).total_seconds())
 
 
-def _hash_fd(fd: int) -> tuple[int, str]:
+def _hash_and_sync(fd: int, progress: Progress | None) -> tuple[int, str]:
+    """The file's size and SHA-256, read while a thread syncs the file to disk: the one is
+    the CPU's work and the other the disk's (at a million customers, 4.3 GB: about 6 s and
+    3.5 s one after the other), so they overlap."""
+    total = os.fstat(fd).st_size
+    failed: list[OSError] = []
+
+    def sync() -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:  # raised in the backup's thread, below
+            failed.append(exc)
+
+    syncing = threading.Thread(target=sync, daemon=True)
+    syncing.start()
     digest = hashlib.sha256()
     size = 0
-    with os.fdopen(os.dup(fd), "rb") as file:
-        while chunk := file.read(_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
+    try:
+        with os.fdopen(os.dup(fd), "rb") as file:
+            while chunk := file.read(_CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                if progress and (size % _REPORT_EVERY == 0 or size == total):
+                    progress(_("checking"), size, total)
+    finally:
+        syncing.join()
+    if failed:
+        raise failed[0]
     return size, digest.hexdigest()
 
 
@@ -394,7 +441,7 @@ def _sqlite_backup(
 ) -> _Made:
     if keys is None:
         tables, version = _sqlite_copy(path, pending.fd, progress)
-        size, sha256 = _hash_fd(pending.fd)
+        size, sha256 = _hash_and_sync(pending.fd, progress)
     else:
         plain = scratch.scratch_file(pending.final.parent)
         try:
@@ -419,6 +466,12 @@ def _sqlite_copy(path: Path, dest_fd: int, progress: Progress | None) -> tuple[d
     source = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
     try:
         source.set_busy_timeout(store_db.BUSY_TIMEOUT_SECONDS * 1000)
+        # The pages are read from a map of the file, not by a read call each: about a fifth
+        # less CPU for the copy (a million customers' database has a million pages). Pages
+        # still in the WAL are read as usual; SQLite maps at most what it was built to allow.
+        # The price: a disk error under the map kills the process (SIGBUS) instead of raising;
+        # the copy has no name yet, so nothing half-made is left either way.
+        source.execute(f"PRAGMA mmap_size={_MAP_AT_MOST}")
 
         def execute(sql: str) -> list[tuple]:
             return source.execute(sql).fetchall()

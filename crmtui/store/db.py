@@ -389,6 +389,17 @@ def close_database() -> None:
         db.close()
 
 
+@contextlib.contextmanager
+def thread_connection() -> Iterator[None]:
+    """Around store calls made in a thread of their own (an app worker). Peewee connects once
+    per thread; this thread's connection is closed when the work is done, not left open until
+    the process ends (on PostgreSQL it holds a session and the lock a restore waits for)."""
+    try:
+        yield
+    finally:
+        close_database()
+
+
 def current_database() -> peewee.Database:
     if database_proxy.obj is None:
         raise DatabaseOpenError(_("no database is open"))

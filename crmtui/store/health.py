@@ -10,6 +10,7 @@ from pathlib import Path
 import apsw
 import peewee
 
+from crmtui.i18n import _
 from crmtui.store import backup
 from crmtui.store import models as m
 from crmtui.store.db import MIN_SQLITE, SchemaVersion, current_database, is_postgres, redact_url
@@ -59,12 +60,30 @@ def check_database(actor: Actor, target: str) -> HealthReport:
         ]
         integrity = "ok" if found == ["ok"] else "; ".join(findings[:5])
         if journal != "wal":
-            problems.append(f"journal mode is {journal}, not wal")
+            problems.append(
+                _(
+                    "journal mode is {mode}, not wal; fix: quit every program that has the "
+                    "file open, then run crmtui doctor again (opening it turns WAL on)"
+                ).format(mode=journal)
+            )
         version = tuple(int(p) for p in library.split(".")[:3])
         if version < MIN_SQLITE:
-            problems.append(f"SQLite {library} is older than {'.'.join(map(str, MIN_SQLITE))}")
+            # Before 3.51.3 two connections writing or checkpointing at once can corrupt the
+            # WAL: the several-staff-on-one-file case. APSW's wheels bundle a current SQLite.
+            problems.append(
+                _(
+                    "SQLite {found} is older than {floor}, which carries a WAL corruption bug; "
+                    "fix: upgrade APSW (pip install --upgrade apsw), whose wheels bundle a "
+                    "current SQLite"
+                ).format(found=library, floor=".".join(map(str, MIN_SQLITE)))
+            )
     if integrity != "ok":
-        problems.append(f"integrity check failed: {integrity}")
+        problems.append(
+            _(
+                "integrity check failed: {found}; fix: restore the newest backup that "
+                "passes crmtui backup verify"
+            ).format(found=integrity)
+        )
     # The open database's own name: `target` is for showing (and may be written otherwise).
     risks = _risks(
         target if is_postgres(db) else db.database, postgres=is_postgres(db), problems=problems
@@ -97,14 +116,18 @@ def _risks(target: str, *, postgres: bool, problems: list[str]) -> dict[str, obj
         found["file_mode"] = f"{mode:04o}"
         if mode & 0o077:
             problems.append(
-                f"{database} can be read by others (mode {mode:04o}); fix: chmod 600 {database}"
+                _("{db} can be read by others (mode {mode}); fix: chmod 600 {db}").format(
+                    db=database, mode=f"{mode:04o}"
+                )
             )
         wal = database.with_name(database.name + "-wal")
         found["wal_bytes"] = wal_size = wal.stat().st_size if wal.exists() else 0
         if wal_size > WAL_LIMIT and wal_size > db_size // 4:
             problems.append(
-                f"the WAL is {wal_size >> 20} MiB: a session open for long holds checkpoints "
-                "back; fix: quit crmtui sessions left open, and it shrinks at the next checkpoint"
+                _(
+                    "the WAL is {n} MiB: a session open for long holds checkpoints back; "
+                    "fix: quit crmtui sessions left open, and it shrinks at the next checkpoint"
+                ).format(n=wal_size >> 20)
             )
     directory = backup.default_backup_dir(target)
     newest = backup.newest_backup(target, directory)
@@ -120,18 +143,24 @@ def _risks(target: str, *, postgres: bool, problems: list[str]) -> dict[str, obj
             at_risk = False
         if at_risk or newest is not None:
             when = (
-                "no backup"
+                _("no backup")
                 if newest is None
-                else f"the newest backup is {newest.age.days} days old"
+                else _("the newest backup is {n} days old").format(n=newest.age.days)
             )
-            problems.append(f"{when} in {directory}; fix: run crmtui backup (nightly, from cron)")
+            problems.append(
+                _("{when} in {dir}; fix: run crmtui backup (nightly, from cron)").format(
+                    when=when, dir=directory
+                )
+            )
     probe = directory if directory.exists() else (database.parent if database else Path.home())
     with_room = shutil.disk_usage(probe).free if probe.exists() else None
     if with_room is not None:
         found["free_bytes"] = with_room
         if with_room < db_size + (64 << 20):
             problems.append(
-                f"{with_room >> 20} MiB free on {probe}: a backup of the database would not fit; "
-                "fix: free space, or back up elsewhere with --to"
+                _(
+                    "{n} MiB free on {dir}: a backup of the database would not fit; "
+                    "fix: free space, or back up elsewhere with --to"
+                ).format(n=with_room >> 20, dir=probe)
             )
     return found

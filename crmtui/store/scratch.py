@@ -103,10 +103,10 @@ class _FdFile:
         return os.pread(self.fd, amount, offset)
 
     def xWrite(self, data: bytes, offset: int) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.pwrite(self.fd, view, offset)
-            view, offset = view[written:], offset + written
+        # Called for every page of a backup: one system call, and a loop only for a short one.
+        written = os.pwrite(self.fd, data, offset)
+        while written < len(data):
+            written += os.pwrite(self.fd, memoryview(data)[written:], offset + written)
 
     def xTruncate(self, size: int) -> None:
         os.ftruncate(self.fd, size)

@@ -362,7 +362,8 @@ async def test_header_shows_the_database_and_overdue_follow_ups(db: str, actor: 
     app = CrmApp(actor=actor, db_label=db)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        assert app.sub_title == f"1 overdue follow-up · {shown_target(db)}"
+        # The admin is told there is no backup yet (tests/app/test_backup_screen.py).
+        assert app.sub_title == f"1 overdue follow-up · no backup · {shown_target(db)}"
         followups.add_followup(actor, customer.id, {"title": "Visit", "due_at": "2024-02-03"})
         app.show_status()
         assert app.sub_title.startswith("2 overdue follow-ups · ")

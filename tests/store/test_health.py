@@ -38,7 +38,8 @@ def test_sqlite_out_of_wal_mode_is_a_problem(sqlite_target: str) -> None:
     store_db.current_database().execute_sql("PRAGMA journal_mode=delete")
     report = health.check_database(actor, sqlite_target)
     assert not report.healthy
-    assert report.problems == ("journal mode is delete, not wal",)
+    [problem] = report.problems
+    assert problem.startswith("journal mode is delete, not wal; fix: quit every program")
 
 
 def test_a_damaged_sqlite_file_is_reported_on_one_line(tmp_path: Path) -> None:
@@ -107,3 +108,59 @@ def test_doctor_names_the_risks_and_their_fixes(
     os.chmod(sqlite_target, 0o644)
     [problem] = health.check_database(actor, sqlite_target).problems
     assert "chmod 600" in problem
+
+
+def test_an_old_sqlite_is_a_problem_with_its_fix(
+    sqlite_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_db.open_database(sqlite_target)
+    actor = users.local_actor()
+    assert health.check_database(actor, sqlite_target).healthy  # APSW's SQLite is current
+    # A floor above the library in use stands for a library below the floor.
+    monkeypatch.setattr(health, "MIN_SQLITE", (999, 0, 0))
+    [problem] = health.check_database(actor, sqlite_target).problems
+    assert problem.startswith(f"SQLite {apsw.sqlite_lib_version()} is older than 999.0.0")
+    assert "fix: upgrade APSW" in problem
+
+
+def test_a_wal_held_back_by_an_open_session_is_a_problem(
+    sqlite_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_db.open_database(sqlite_target)
+    actor = users.local_actor()
+    # Another session in a read transaction since before the writes: no checkpoint can move
+    # the WAL's pages into the file meanwhile, so the WAL grows and the file does not.
+    reader = apsw.Connection(sqlite_target)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM customer").fetchall()
+    try:
+        for i in range(150):
+            customers.add_customer(actor, {"name": f"Busy {i}", "notes": "x" * 8000})
+        monkeypatch.setattr(health, "WAL_LIMIT", 1 << 20)
+        report = health.check_database(actor, sqlite_target)
+    finally:
+        reader.close()
+    assert report.wal_bytes is not None and report.wal_bytes > 1 << 20
+    [problem] = report.problems
+    assert problem.startswith(f"the WAL is {report.wal_bytes >> 20} MiB")
+    assert "fix: quit crmtui sessions left open" in problem
+
+
+def test_too_little_free_disk_for_a_backup_is_a_problem(
+    sqlite_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    store_db.open_database(sqlite_target)
+    actor = users.local_actor()
+    real = shutil.disk_usage
+
+    def nearly_full(path: object) -> object:
+        return real(path)._replace(free=10 << 20)  # a disk with 10 MiB left
+
+    monkeypatch.setattr(health.shutil, "disk_usage", nearly_full)
+    report = health.check_database(actor, sqlite_target)
+    assert report.free_bytes == 10 << 20
+    [problem] = report.problems
+    assert problem.startswith("10 MiB free on ")
+    assert "fix: free space, or back up elsewhere with --to" in problem
