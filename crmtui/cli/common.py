@@ -107,6 +107,16 @@ def echo_json(value: object) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help=_("Write JSON instead of text."))
+yes_option = click.option("--yes", "-y", is_flag=True, help=_("Do not ask for confirmation."))
+
+
+def confirm_unless_yes(yes: bool, question: str) -> None:
+    """Ask `question` on a terminal (no: abort); a script must say --yes instead."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.UsageError(_("not a terminal: confirm with --yes"))
+    click.confirm(question, abort=True)
 
 
 def _one_line(message: str) -> str:

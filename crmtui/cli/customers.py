@@ -1,12 +1,17 @@
 """`crmtui customer …`: add, list, show, edit, delete and read the history of customers."""
 
-import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from crmtui.cli.common import acting_user, echo_json, json_option
+from crmtui.cli.common import (
+    acting_user,
+    confirm_unless_yes,
+    echo_json,
+    json_option,
+    yes_option,
+)
 from crmtui.formatting import local_time, text_table
 from crmtui.i18n import _
 from crmtui.labels import duplicate_label
@@ -281,19 +286,16 @@ def edit(
 @customer.command("delete", help=_("Delete a customer and all its records (history keeps it)."))
 @click.argument("customer_id", type=int)
 @click.option("--if-version", type=int, help=_("Only delete if the customer is at this version."))
-@click.option("--yes", "-y", is_flag=True, help=_("Do not ask for confirmation."))
+@yes_option
 def delete(customer_id: int, if_version: int | None, yes: bool) -> None:
     actor = acting_user()
     found = customers.get_customer(actor, customer_id)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise click.UsageError(_("not a terminal: confirm with --yes"))
-        click.confirm(
-            _("Delete customer {id} ({name}) and all its records?").format(
-                id=found.id, name=found.name
-            ),
-            abort=True,
-        )
+    confirm_unless_yes(
+        yes,
+        _("Delete customer {id} ({name}) and all its records?").format(
+            id=found.id, name=found.name
+        ),
+    )
     customers.delete_customer(actor, customer_id, if_version)
     click.echo(_("deleted customer {id}: {name}").format(id=found.id, name=found.name))
 

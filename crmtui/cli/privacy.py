@@ -1,12 +1,11 @@
 """`crmtui privacy export|erase`: a person's right to their data, and to be forgotten."""
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from crmtui.cli.common import acting_user, echo_json, json_option
+from crmtui.cli.common import acting_user, confirm_unless_yes, echo_json, json_option, yes_option
 from crmtui.i18n import _
 from crmtui.store import privacy
 
@@ -53,14 +52,11 @@ def export(customer_id: int, output: Path | None) -> None:
     ),
 )
 @click.argument("customer_id", type=int)
-@click.option("--yes", "-y", is_flag=True, help=_("Do not ask for confirmation."))
+@yes_option
 @json_option
 def erase(customer_id: int, yes: bool, as_json: bool) -> None:
     actor = acting_user()
-    if not yes:
-        if not sys.stdin.isatty():
-            raise click.UsageError(_("not a terminal: confirm with --yes"))
-        click.confirm(_("Erase customer {id} for good?").format(id=customer_id), abort=True)
+    confirm_unless_yes(yes, _("Erase customer {id} for good?").format(id=customer_id))
     changed = privacy.erase_person(actor, customer_id)
     if as_json:
         echo_json({"customer": customer_id, "changed": changed})

@@ -406,7 +406,7 @@ def _customer_rows(chosen: _Chosen, custom_keys: Sequence[str]) -> Iterator[list
             row = rows.convert(raw)
             if chosen.masked and row[_CONSENT_CELL] != "yes":
                 for index in _CONTACT_CELLS:
-                    row[index] = _masked(CUSTOMER_COLUMNS[index], row[index])
+                    row[index] = scope.mask(CUSTOMER_COLUMNS[index], row[index])
             custom = row.pop()
             if custom == "{}":
                 row += no_custom
@@ -416,11 +416,6 @@ def _customer_rows(chosen: _Chosen, custom_keys: Sequence[str]) -> Iterator[list
             yield row
 
 
-def _masked(column: str, value: object) -> str:
-    text = str(value or "")
-    return scope.mask_email(text) if column.startswith("email") else scope.mask_phone(text)
-
-
 def _customer_records(chosen: _Chosen) -> Iterator[Record]:
     """Customers keyed and valued as `customers.get_customer` views them."""
     rows = _Rows([_value(m.Customer, key) for key in _CUSTOMER_KEYS])
@@ -428,7 +423,7 @@ def _customer_records(chosen: _Chosen) -> Iterator[Record]:
         for raw in page:
             record = dict(zip(_CUSTOMER_KEYS, rows.convert(raw), strict=True))
             if chosen.masked and not record["marketing_consent"]:
-                record.update({k: _masked(k, record[k]) for k in scope.CONTACT_FIELDS})
+                record.update({k: scope.mask(k, record[k]) for k in scope.CONTACT_FIELDS})
             record["custom"] = json.loads(record["custom"] or "{}")
             yield record
 

@@ -1,26 +1,9 @@
 """`crmtui audit` and `crmtui audit verify` on each backend."""
 
 import json
-import sqlite3
 
-import psycopg
-
-from crmtui.store import db as store_db
 from tests.cli.conftest import Run
-
-
-def _edit_behind_crmtuis_back(target: str, sql: str) -> None:
-    store_db.close_database()
-    if store_db.is_postgres_url(target):
-        with psycopg.connect(target, autocommit=True) as conn:
-            conn.execute("DROP TRIGGER audit_log_append_only ON audit_log")
-            conn.execute(sql)
-        return
-    conn = sqlite3.connect(target)
-    with conn:
-        conn.execute("DROP TRIGGER audit_log_no_update")
-        conn.execute(sql)
-    conn.close()
+from tests.tampering import edit_behind_crmtuis_back
 
 
 def test_audit_lists_what_was_done_newest_first(crm: Run) -> None:
@@ -49,7 +32,7 @@ def test_verify_passes_then_fails_with_the_row_named(crm: Run, db_target: str) -
     crm("customer", "edit", "1", "--city", "北京")
     ok = crm("audit", "verify")
     assert ok.exit_code == 0 and "2 rows, chain intact" in ok.output
-    _edit_behind_crmtuis_back(db_target, "UPDATE audit_log SET detail = '' WHERE seq = 2")
+    edit_behind_crmtuis_back(db_target, "UPDATE audit_log SET detail = '' WHERE seq = 2")
     tampered = crm("audit", "verify", "--json")
     assert tampered.exit_code == 1
     report = json.loads(tampered.output)

@@ -4,11 +4,9 @@ Tampering is done as an intruder would: on the database file (SQLite) or server 
 directly, around crmtui, after dropping the triggers that refuse it.
 """
 
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import peewee
-import psycopg
 import pytest
 
 from crmtui.store import audit, changes, customers, exports, records
@@ -16,31 +14,20 @@ from crmtui.store import db as store_db
 from crmtui.store import models as m
 from crmtui.store.errors import PermissionDeniedError, ValidationError
 from crmtui.store.types import Actor, Customer, CustomerQuery
+from tests.tampering import edit_behind_crmtuis_back
 
 Tamper = Callable[[str], None]
 
 
 @pytest.fixture
-def tamper(db: str) -> Iterator[Tamper]:
-    """Run SQL on the database behind crmtui's back, with the append-only triggers dropped;
-    crmtui's own connection is closed meanwhile and opened again afterwards."""
+def tamper(db: str) -> Tamper:
+    """Run SQL behind crmtui's back (see tests.tampering), then open the database again."""
 
     def run(sql: str) -> None:
-        store_db.close_database()
-        if store_db.is_postgres_url(db):
-            with psycopg.connect(db, autocommit=True) as conn:
-                conn.execute("DROP TRIGGER audit_log_append_only ON audit_log")
-                conn.execute(sql)
-        else:
-            conn = sqlite3.connect(db)
-            with conn:
-                conn.execute("DROP TRIGGER audit_log_no_update")
-                conn.execute("DROP TRIGGER audit_log_no_delete")
-                conn.execute(sql)
-            conn.close()
+        edit_behind_crmtuis_back(db, sql)
         store_db.open_database(db)
 
-    yield run
+    return run
 
 
 def _actions() -> list[tuple[str, str, str]]:

@@ -22,6 +22,7 @@ from crmtui.store import models as m
 from crmtui.store.backup import BackupError
 from crmtui.store.encryption import EncryptionError, Keys
 from crmtui.store.types import Actor
+from tests.store.backup_load import WRITER, fill, run_python
 
 Make = Callable[..., backup.BackupResult]
 
@@ -41,18 +42,6 @@ def make(db: str, actor: Actor, tmp_path: Path) -> Make:
         return backup.create_backup(actor, db, directory=tmp_path / "backups", keys=keys, **options)
 
     return run
-
-
-def _fill(count: int, prefix: str, notes: int = 0) -> None:
-    """`count` customers, quickly (no history): enough pages for a copy of many steps."""
-    with store_db.write_transaction():
-        for start in range(0, count, 500):
-            m.Customer.insert_many(
-                [
-                    {"name": f"{prefix} {i:05}", "notes": "x" * notes}
-                    for i in range(start, min(count, start + 500))
-                ]
-            ).execute()
 
 
 def _names(actor: Actor) -> list[str]:
@@ -163,7 +152,7 @@ def encrypted_backup(
     """An encrypted backup of a few hundred customers (several 64 KiB age chunks)."""
     store_db.open_database(sqlite_target)
     actor = users.local_actor()
-    _fill(2000, "customer")
+    fill(2000, "customer")
     made = backup.create_backup(
         actor, sqlite_target, directory=tmp_path / "b", keys=Keys(recipients=(key[1],))
     )
@@ -209,7 +198,7 @@ def test_a_truncated_backup_fails_verify(encrypted_backup: tuple[Path, Keys]) ->
 def test_a_truncated_plain_backup_fails_verify(sqlite_target: str, tmp_path: Path) -> None:
     store_db.open_database(sqlite_target)
     actor = users.local_actor()
-    _fill(2000, "customer")
+    fill(2000, "customer")
     path = Path(backup.create_backup(actor, sqlite_target, directory=tmp_path / "b").path)
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     with pytest.raises(BackupError, match="incomplete"):
@@ -309,36 +298,15 @@ def test_backup_and_restore_need_an_admin(db: str, make_actor: Callable[..., Act
 # ---------------------------------------------------------------------------------------
 # Processes: writers during a backup, a backup killed, a restore while others work
 
-_WRITER = textwrap.dedent(
-    """
-    import sys, time
-    from crmtui.store import customers, db, users
-    db.open_database(sys.argv[1])
-    actor = users.local_actor()
-    deadline = time.monotonic() + float(sys.argv[3])
-    n = 0
-    while time.monotonic() < deadline:
-        # A customer and its history row, in one transaction: a consistent copy has both.
-        customers.add_customer(actor, {"name": f"{sys.argv[2]}-{n}"})
-        n += 1
-    print(n)
-    """
-)
-
-
-def _crmtui_python(code: str, *args: str, **popen: object) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *args], text=True, **popen)
-
 
 def test_a_backup_while_four_processes_write_is_consistent(
     sqlite_target: str, tmp_path: Path
 ) -> None:
     store_db.open_database(sqlite_target)
     actor = users.local_actor()
-    _fill(20000, "seed", notes=400)
+    fill(20000, "seed", notes=400)
     writers = [
-        _crmtui_python(_WRITER, sqlite_target, f"w{i}", "12", stdout=subprocess.PIPE)
-        for i in range(4)
+        run_python(WRITER, sqlite_target, f"w{i}", "12", stdout=subprocess.PIPE) for i in range(4)
     ]
     try:
         time.sleep(3)  # all four writing
@@ -395,13 +363,13 @@ def test_a_backup_killed_mid_way_leaves_nothing_behind(
     sqlite_target: str, tmp_path: Path, key: tuple[Path, str], encrypted: bool, stage: str
 ) -> None:
     store_db.open_database(sqlite_target)
-    _fill(5000, "c", notes=400)
+    fill(5000, "c", notes=400)
     store_db.close_database()
     out = tmp_path / "backups"
     out.mkdir()
     temp = tmp_path / "tmp"
     temp.mkdir()
-    child = _crmtui_python(
+    child = run_python(
         _KILLED,
         sqlite_target,
         str(out),
@@ -448,7 +416,7 @@ def test_restore_is_refused_while_another_process_has_the_database_open(
     customers.add_customer(actor, {"name": "Alice"})
     made = make()
     customers.add_customer(actor, {"name": "Later"})
-    holder = _crmtui_python(_HOLDER, db, stdout=subprocess.PIPE)
+    holder = run_python(_HOLDER, db, stdout=subprocess.PIPE)
     try:
         assert holder.stdout is not None
         assert holder.stdout.readline().strip() == "open"

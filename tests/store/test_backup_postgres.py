@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from crmtui.store import models as m
 from crmtui.store.backup import BackupError
 from crmtui.store.encryption import Keys
 from crmtui.store.types import Actor
+from tests.store.backup_load import WRITER, fill, run_python
 
 
 @pytest.fixture
@@ -32,41 +32,12 @@ def pg(pg_target: str) -> tuple[str, Actor]:
     return pg_target, users.local_actor()
 
 
-def _fill(count: int, prefix: str) -> None:
-    with store_db.write_transaction():
-        for start in range(0, count, 500):
-            m.Customer.insert_many(
-                [{"name": f"{prefix} {i:05}"} for i in range(start, min(count, start + 500))]
-            ).execute()
-
-
-_WRITER = textwrap.dedent(
-    """
-    import sys, time
-    from crmtui.store import customers, db, users
-    db.open_database(sys.argv[1])
-    actor = users.local_actor()
-    deadline = time.monotonic() + float(sys.argv[3])
-    n = 0
-    while time.monotonic() < deadline:
-        # A customer and its history row, in one transaction: a consistent copy has both.
-        customers.add_customer(actor, {"name": f"{sys.argv[2]}-{n}"})
-        n += 1
-    print(n)
-    """
-)
-
-
-def _python(code: str, *args: str, **popen: object) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *args], text=True, **popen)
-
-
 def test_a_backup_while_four_processes_write_is_one_moment(
     pg: tuple[str, Actor], tmp_path: Path
 ) -> None:
     target, actor = pg
-    _fill(5000, "seed")
-    writers = [_python(_WRITER, target, f"w{i}", "10", stdout=subprocess.PIPE) for i in range(4)]
+    fill(5000, "seed")
+    writers = [run_python(WRITER, target, f"w{i}", "10", stdout=subprocess.PIPE) for i in range(4)]
     try:
         time.sleep(3)  # all four writing
         before = m.Customer.select().count()
@@ -125,11 +96,13 @@ def test_a_killed_backup_leaves_nothing_behind(
     pg: tuple[str, Actor], tmp_path: Path, encrypted: bool
 ) -> None:
     target, _actor = pg
-    _fill(3000, "c")
+    fill(3000, "c")
     public = encryption.generate_identity(tmp_path / "key.txt")
     out = tmp_path / "backups"
     out.mkdir()
-    child = _python(_KILLED, target, str(out), public if encrypted else "", stdout=subprocess.PIPE)
+    child = run_python(
+        _KILLED, target, str(out), public if encrypted else "", stdout=subprocess.PIPE
+    )
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "mid-way"
         open_files = [
@@ -157,7 +130,7 @@ def _rewrite_manifest(path: Path, **changes: object) -> None:
 
 def test_verify_reads_the_archive_not_only_its_hash(pg: tuple[str, Actor], tmp_path: Path) -> None:
     target, actor = pg
-    _fill(2000, "c")
+    fill(2000, "c")
     made = backup.create_backup(actor, target, directory=tmp_path / "b")
     path = Path(made.path)
     original = path.read_bytes()
@@ -183,7 +156,7 @@ def test_verify_reads_the_archive_not_only_its_hash(pg: tuple[str, Actor], tmp_p
 
 def test_passphrase_backup_round_trip(pg: tuple[str, Actor], tmp_path: Path) -> None:
     target, actor = pg
-    _fill(100, "p")
+    fill(100, "p")
     made = backup.create_backup(
         actor, target, directory=tmp_path / "b", keys=Keys(passphrase="correct horse")
     )
@@ -192,7 +165,7 @@ def test_passphrase_backup_round_trip(pg: tuple[str, Actor], tmp_path: Path) -> 
     with pytest.raises(encryption.EncryptionError, match="wrong passphrase"):
         backup.verify_backup(path, Keys(passphrase="wrong"))
     backup.verify_backup(path, Keys(passphrase="correct horse"))
-    _fill(5, "later")
+    fill(5, "later")
     backup.restore_backup(actor, target, path, Keys(passphrase="correct horse"))
     store_db.open_database(target)
     assert m.Customer.select().count() == 100
@@ -202,7 +175,7 @@ def test_doctor_reports_the_newest_backups_age(
     pg: tuple[str, Actor], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target, actor = pg
-    _fill(1, "a")
+    fill(1, "a")
     report = health.check_database(actor, target)
     assert report.healthy and report.last_backup is None
 
