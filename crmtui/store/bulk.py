@@ -118,3 +118,60 @@ class Writer:
             ids.extend(row[0] for row in cursor.fetchall())
             if not cursor.nextset():
                 return ids
+
+
+# Columns a new row is given when it is written, not when it is made ahead.
+_WRITE_TIME = ("id", "created_at", "updated_at")
+
+
+class PreboundInsert:
+    """New records of a model bound to values ahead of writing them (an import's check pass),
+    all but their ids and timestamps, so that the write pass does no more than pair each with
+    an id and hand them to `executemany`."""
+
+    def __init__(self, model: type[m.VersionedModel]) -> None:
+        self._model = model
+        self._fields = [f for f in model._meta.sorted_fields if f.name not in _WRITE_TIME]
+        self._conversions = [
+            (i, f.db_value) for i, f in enumerate(self._fields) if _stored_differently(f)
+        ]
+        self._stamp = model._meta.fields["created_at"].db_value
+        columns = [model._meta.fields[name] for name in _WRITE_TIME] + self._fields
+        query = model.insert_many([(None,) * len(columns)], fields=columns).returning()
+        self._sql, params = query.sql()
+        assert len(params) == len(columns)  # every value is bound, none inlined
+
+    def bind(self, columns: Mapping[str, object]) -> tuple[Any, ...]:
+        """A new record holding `columns` (every other column at its default, version 1), as
+        the values its row binds, but for the id and timestamps."""
+        row = {**_defaults(self._model), **columns, "version": 1}
+        values = [row[f.name] for f in self._fields]
+        for position, to_db in self._conversions:
+            values[position] = to_db(values[position])
+        return tuple(values)
+
+    def write(self, ids: Sequence[int], rows: Sequence[tuple[Any, ...]], now: dt.datetime) -> None:
+        stamp = self._stamp(now)
+        current_database().cursor().executemany(
+            self._sql, [(i, stamp, stamp, *row) for i, row in zip(ids, rows, strict=True)]
+        )
+
+
+def next_ids(model: type[m.BaseModel], count: int) -> list[int]:
+    """Ids for `count` new rows of `model`, for the caller to insert in its transaction.
+
+    Asking for ids beats having them returned: SQLite's RETURNING made an import's inserts
+    four times slower. On SQLite the write lock the transaction holds keeps them free."""
+    if count == 0:
+        return []
+    db = current_database()
+    table = model._meta.table_name
+    if is_postgres(db):
+        cursor = db.execute_sql(
+            f"SELECT nextval(pg_get_serial_sequence('\"{table}\"', 'id')) "
+            "FROM generate_series(1, %s)",
+            (count,),
+        )
+        return [row[0] for row in cursor.fetchall()]
+    last = db.execute_sql(f'SELECT MAX(id) FROM "{table}"').fetchone()[0] or 0
+    return list(range(last + 1, last + 1 + count))

@@ -12,6 +12,7 @@ import errno
 import fcntl
 import os
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -24,9 +25,13 @@ from playhouse.apsw_ext import APSWDatabase
 from crmtui.i18n import _
 from crmtui.store.errors import StoreError
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 MIN_SQLITE = (3, 51, 3)
 BUSY_TIMEOUT_SECONDS = 10
+# How often a writer waiting for SQLite's write lock tries again. SQLite's own busy timeout
+# sleeps up to 100 ms between tries, which keeps missing the short pauses between an import's
+# write turns (see `batches`); a few milliseconds never does.
+BUSY_POLL_SECONDS = 0.003
 
 database_proxy = peewee.DatabaseProxy()
 
@@ -128,6 +133,16 @@ def _login_columns(db: peewee.Database) -> None:
             db.execute_sql(f'ALTER TABLE "user" ADD COLUMN {name} {definition}')
 
 
+def _finished_batches(db: peewee.Database) -> None:
+    """7 → 8: an import marks its batch finished in its last write (it writes in turns). The
+    batches already there were written in one transaction each: all finished, when made."""
+    if "finished_at" not in {column.name for column in db.get_columns("import_batch")}:
+        sqlite = not isinstance(db, peewee.PostgresqlDatabase)
+        kind = "DATETIME" if sqlite else "TIMESTAMP"
+        db.execute_sql(f"ALTER TABLE import_batch ADD COLUMN finished_at {kind}")
+    db.execute_sql("UPDATE import_batch SET finished_at = at WHERE finished_at IS NULL")
+
+
 # MIGRATIONS[v] upgrades a database from schema version v to v + 1. A new database is
 # created from the current models and stamped SCHEMA_VERSION directly.
 MIGRATIONS: Mapping[int, Migration] = {
@@ -137,6 +152,7 @@ MIGRATIONS: Mapping[int, Migration] = {
     4: _import_batches,
     5: _sla_indexes,
     6: _login_columns,
+    7: _finished_batches,
 }
 
 
@@ -156,6 +172,34 @@ def is_postgres_url(target: str) -> bool:
     return target.startswith(("postgresql://", "postgres://"))
 
 
+class _SQLiteDatabase(APSWDatabase):
+    """APSW's database, waiting for the write lock by polling (`BUSY_POLL_SECONDS`) for up
+    to `BUSY_TIMEOUT_SECONDS`."""
+
+    def _connect(self) -> apsw.Connection:
+        connection = super()._connect()
+        connection.set_busy_handler(_busy_handler())
+        return connection
+
+
+def _busy_handler() -> Callable[[int], bool]:
+    """SQLite calls it while a lock it needs is taken, `tries` counting from 0 for each wait;
+    True: try again."""
+    started = 0.0
+
+    def wait(tries: int) -> bool:
+        nonlocal started
+        now = time.monotonic()
+        if tries == 0:
+            started = now
+        if now - started >= BUSY_TIMEOUT_SECONDS:
+            return False
+        time.sleep(BUSY_POLL_SECONDS)
+        return True
+
+    return wait
+
+
 def _sqlite_database(path: Path) -> APSWDatabase:
     if tuple(int(p) for p in apsw.sqlite_lib_version().split(".")[:3]) < MIN_SQLITE:
         raise DatabaseOpenError(
@@ -165,7 +209,7 @@ def _sqlite_database(path: Path) -> APSWDatabase:
         )
     _create_private_file(path)
     hold_shared_lock(path)
-    return APSWDatabase(
+    return _SQLiteDatabase(
         str(path),
         pragmas=[
             ("journal_mode", "wal"),
@@ -173,7 +217,7 @@ def _sqlite_database(path: Path) -> APSWDatabase:
             ("foreign_keys", 1),
             ("cache_size", -32000),
         ],
-        timeout=BUSY_TIMEOUT_SECONDS,
+        timeout=None,  # the busy handler waits instead
         lock_type="IMMEDIATE",
         returning_clause=True,
     )
@@ -358,6 +402,10 @@ def open_database(target: str) -> peewee.Database:
     try:
         db.connect(reuse_if_open=True)
         _upgrade(db, ALL_MODELS)
+        if not is_postgres(db):  # PostgreSQL's imports are one transaction: none is left
+            from crmtui.store import batches  # it builds on the whole store
+
+            batches.take_back_interrupted()
     except DatabaseOpenError:
         db.close()
         raise

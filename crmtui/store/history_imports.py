@@ -22,11 +22,10 @@ from typing import IO, Any, NamedTuple
 
 from crmtui.config import phone_region
 from crmtui.i18n import _
+from crmtui.store import batches, followups, records, timeline, vocabulary
 from crmtui.store import fields as f
-from crmtui.store import followups, records, timeline, vocabulary
 from crmtui.store import models as m
 from crmtui.store.bulk import Writer, new_row
-from crmtui.store.db import write_transaction
 from crmtui.store.errors import FieldProblem, ValidationError
 from crmtui.store.imports import (
     BATCH_PERMISSIONS,
@@ -255,55 +254,57 @@ def _write(
     source: str,
     progress: Callable[[str, int], None] | None,
 ) -> tuple[int, int]:
-    """Write the staged records in one transaction; return the batch id and how many."""
+    """Write the staged records as a batch (see `batches`); return its id and how many."""
     model = kind.entity.model
     writer = Writer()
     created = 0
-    with write_transaction():
-        batch = m.ImportBatch.create(
-            user_id=actor.id, user_name=actor.name, kind=kind.name, source=source[:500]
+
+    def write(batch: int, chunk: list[_Staged]) -> None:
+        nonlocal created
+        wanted = {item.customer_id for item in chunk}
+        saved = m.Customer.select(m.Customer.id).where(m.Customer.id.in_(list(wanted)))
+        present = {customer_id for (customer_id,) in saved.tuples()}
+        gone = next((item for item in chunk if item.customer_id not in present), None)
+        if gone is not None:  # deleted by someone else since the row was checked
+            raise ValidationError.single(
+                "customer",
+                _("line {line}: customer {id} was deleted meanwhile").format(
+                    line=gone.line, id=gone.customer_id
+                ),
+            )
+        now = m.utcnow()
+        ids = writer.insert_returning_ids(
+            model,
+            [new_row(model, {**i.columns, "customer": i.customer_id}, now) for i in chunk],
         )
-        for chunk in staged_chunks(stage):
-            wanted = {item.customer_id for item in chunk}
-            saved = m.Customer.select(m.Customer.id).where(m.Customer.id.in_(list(wanted)))
-            present = {customer_id for (customer_id,) in saved.tuples()}
-            gone = next((item for item in chunk if item.customer_id not in present), None)
-            if gone is not None:  # deleted by someone else since the row was checked
-                raise ValidationError.single(
-                    "customer",
-                    _("line {line}: customer {id} was deleted meanwhile").format(
-                        line=gone.line, id=gone.customer_id
-                    ),
-                )
-            now = m.utcnow()
-            ids = writer.insert_returning_ids(
-                model,
-                [new_row(model, {**i.columns, "customer": i.customer_id}, now) for i in chunk],
-            )
-            history = {
-                "at": now,
-                "user_id": actor.id,
-                "user_name": actor.name,
-                "entity": kind.entity.name,
-                "action": "create",
-                "field": None,
-                "old_value": None,
-                "new_value": None,
-                "batch_id": batch.id,
-            }
-            writer.insert(
-                m.History,
-                [
-                    {**history, "entity_id": record_id, "customer_id": item.customer_id}
-                    for record_id, item in zip(ids, chunk, strict=True)
-                ],
-            )
-            kind.after_write(wanted)
-            created += len(chunk)
-            if progress is not None:
-                progress("written", created)
-        m.ImportBatch.update(created=created).where(m.ImportBatch.id == batch.id).execute()
-    return batch.id, created
+        history = {
+            "at": now,
+            "user_id": actor.id,
+            "user_name": actor.name,
+            "entity": kind.entity.name,
+            "action": "create",
+            "field": None,
+            "old_value": None,
+            "new_value": None,
+            "batch_id": batch,
+        }
+        writer.insert(
+            m.History,
+            [
+                {**history, "entity_id": record_id, "customer_id": item.customer_id}
+                for record_id, item in zip(ids, chunk, strict=True)
+            ],
+        )
+        kind.after_write(wanted)
+        created += len(chunk)
+        if progress is not None:
+            progress("written", created)
+
+    def finish() -> dict[str, int]:
+        return {"created": created}
+
+    batch_id = batches.write_batch(actor, kind.name, source, staged_chunks(stage), write, finish)
+    return batch_id, created
 
 
 def import_history(

@@ -17,7 +17,6 @@ Purchases, communications and follow-ups are imported by `history_imports` in th
 passes (`check_rows`, `staged_chunks`); `undo_import` takes back a batch of any kind.
 """
 
-import datetime as dt
 import functools
 import json
 import operator
@@ -29,9 +28,9 @@ from itertools import islice
 from typing import IO, Any
 
 from crmtui.i18n import _
-from crmtui.store import customers, fields, followups, records, search, timeline
+from crmtui.store import audit, batches, customers, fields, records, search, timeline
 from crmtui.store import models as m
-from crmtui.store.bulk import Writer, new_row
+from crmtui.store.bulk import PreboundInsert, Writer, new_row, next_ids
 from crmtui.store.changes import restore_change
 from crmtui.store.db import write_transaction
 from crmtui.store.errors import FieldProblem, NotFoundError, StoreError, ValidationError
@@ -97,6 +96,14 @@ class UndoSummary:
     kind: str  # what the batch imported (ImportBatch.kind): "customers", "purchases", …
 
 
+@dataclass(frozen=True)
+class _NewCustomer:
+    """A row to add as a customer, bound ahead (see `bulk.PreboundInsert`)."""
+
+    row: tuple[Any, ...]
+    terms: search.Terms
+
+
 @dataclass
 class _Staged:
     line: int
@@ -105,6 +112,7 @@ class _Staged:
     match: int | None  # the saved customer it matched when cleaned
     # The row's contact person (联系人 and the like), cleaned; None when the row names none.
     contact: dict[str, object] | None = None
+    new: _NewCustomer | None = None  # made when it matched no customer
 
 
 @dataclass
@@ -196,6 +204,7 @@ def _clean(
     on_duplicate: str,
     counts: _Counts,
     reject: Callable[[Rejected], None],
+    inserter: PreboundInsert,
 ) -> list[_Staged]:
     """Clean a chunk of rows; reject the bad ones; stage the rest with the customer they
     match, if any."""
@@ -239,7 +248,8 @@ def _clean(
             continue
         if row_key is not None:
             counts.seen[row_key] = row.line
-        staged.append(_Staged(row.line, prepared, row_key, match, contact))
+        new = _new_customer(inserter, prepared, contact) if match is None else None
+        staged.append(_Staged(row.line, prepared, row_key, match, contact, new))
     return staged
 
 
@@ -281,21 +291,47 @@ def staged_chunks(stage: IO[bytes]) -> Iterator[list[Any]]:
             return
 
 
-def _new_row(columns: Mapping[str, object], now: dt.datetime) -> dict[str, Any]:
-    return new_row(m.Customer, columns, now)
+def _new_customer(
+    inserter: PreboundInsert, prepared: customers.Prepared, contact: Mapping[str, object] | None
+) -> _NewCustomer:
+    """What adding the row as a customer writes, made before it is written."""
+    columns = dict(prepared.columns)
+    if prepared.custom:
+        columns["custom"] = customers.custom_json(prepared.custom)
+    contact_phone = [str(contact["phone"])] if contact and contact.get("phone") else []
+    return _NewCustomer(
+        inserter.bind(columns),
+        search.terms(
+            name=str(columns["name"]),
+            company=str(columns.get("company") or ""),
+            email=str(columns.get("email") or ""),
+            notes=str(columns.get("notes") or ""),
+            phones=[
+                str(columns.get("phone") or ""),
+                str(columns.get("alt_phone") or ""),
+                *contact_phone,
+            ],
+            contact_names=[str(contact["name"])] if contact and contact.get("name") else [],
+        ),
+    )
 
 
-def _create(actor: Actor, writer: Writer, staged: Sequence[_Staged], batch: int) -> None:
-    """Add new customers in bulk, each with its "create" history row, tags and search
-    document, as `customers.add_customer` would one by one."""
+def _create(
+    actor: Actor,
+    writer: Writer,
+    inserter: PreboundInsert,
+    staged: Sequence[_Staged],
+    batch: int,
+) -> None:
+    """Add new customers in bulk, each with its "create" history row, tags, contact and
+    search document, as `customers.add_customer` would one by one."""
+    if not staged:
+        return
     now = m.utcnow()
-    rows = []
-    for item in staged:
-        row = _new_row(item.prepared.columns, now)
-        if item.prepared.custom:
-            row["custom"] = customers.custom_json(item.prepared.custom)
-        rows.append(row)
-    ids = writer.insert_returning_ids(m.Customer, rows)
+    # A row that matched a customer when checked, and that customer is gone, is made now.
+    new = [item.new or _new_customer(inserter, item.prepared, item.contact) for item in staged]
+    ids = next_ids(m.Customer, len(staged))
+    inserter.write(ids, [n.row for n in new], now)
     history = {
         "at": now,
         "user_id": actor.id,
@@ -322,24 +358,7 @@ def _create(actor: Actor, writer: Writer, staged: Sequence[_Staged], batch: int)
             if item.contact is not None
         ],
     )
-    search.index_new(
-        [
-            search.document(
-                customer_id,
-                name=row["name"],
-                company=row["company"],
-                email=row["email"],
-                notes=row["notes"],
-                phones=[row["phone"], row["alt_phone"], *_contact_of(item, "phone")],
-                contact_names=_contact_of(item, "name"),
-            )
-            for row, item, customer_id in zip(rows, staged, ids, strict=True)
-        ]
-    )
-
-
-def _contact_of(item: _Staged, column: str) -> list[str]:
-    return [str(item.contact[column])] if item.contact and item.contact.get(column) else []
+    search.index_terms([(i, n.terms) for i, n in zip(ids, new, strict=True)])
 
 
 def _add_contact(
@@ -368,49 +387,50 @@ def _write(
     source: str,
     progress: Callable[[int], None] | None,
 ) -> tuple[int, _Counts]:
-    """Write the staged rows in one transaction; return the batch id and what was done."""
+    """Write the staged rows as a batch (see `batches`); return its id and what was done."""
     counts = _Counts()
     writer = Writer()
+    inserter = PreboundInsert(m.Customer)
     done = 0
-    with write_transaction():
-        batch = m.ImportBatch.create(
-            user_id=actor.id, user_name=actor.name, kind="customers", source=source[:500]
-        )
-        for chunk in staged_chunks(stage):
-            # Looked up again: a customer saved since the rows were cleaned is matched now.
-            saved = _matches(key, (item.key for item in chunk if item.key is not None))
-            new: list[_Staged] = []
-            for item in chunk:
-                match = saved.get(item.key) if item.key is not None else None
-                if match is None:
-                    new.append(item)
-                elif on_duplicate == "error":
-                    raise ValidationError.single(
-                        key or "",
-                        _("line {line}: customer {id} was saved with this {key} meanwhile").format(
-                            line=item.line, id=match, key=key
-                        ),
-                    )
-                elif on_duplicate == "skip":
-                    counts.skipped += 1
-                else:
-                    customers.apply_update(actor, match, item.prepared, None, batch=batch.id)
-                    _add_contact(actor, match, item.contact, batch.id)
-                    counts.updated += 1
-            missing_name = next((i for i in new if "name" not in i.prepared.columns), None)
-            if missing_name is not None:  # it matched when cleaned, and that customer is gone
+
+    def write(batch: int, chunk: list[_Staged]) -> None:
+        nonlocal done
+        # Looked up again: a customer saved since the rows were cleaned is matched now.
+        saved = _matches(key, (item.key for item in chunk if item.key is not None))
+        new: list[_Staged] = []
+        for item in chunk:
+            match = saved.get(item.key) if item.key is not None else None
+            if match is None:
+                new.append(item)
+            elif on_duplicate == "error":
                 raise ValidationError.single(
-                    "name", _("line {line}: is required").format(line=missing_name.line)
+                    key or "",
+                    _("line {line}: customer {id} was saved with this {key} meanwhile").format(
+                        line=item.line, id=match, key=key
+                    ),
                 )
-            _create(actor, writer, new, batch.id)
-            counts.created += len(new)
-            done += len(chunk)
-            if progress is not None:
-                progress(done)
-        m.ImportBatch.update(
-            created=counts.created, updated=counts.updated, skipped=counts.skipped
-        ).where(m.ImportBatch.id == batch.id).execute()
-    return batch.id, counts
+            elif on_duplicate == "skip":
+                counts.skipped += 1
+            else:
+                customers.apply_update(actor, match, item.prepared, None, batch=batch)
+                _add_contact(actor, match, item.contact, batch)
+                counts.updated += 1
+        missing_name = next((i for i in new if "name" not in i.prepared.columns), None)
+        if missing_name is not None:  # it matched when cleaned, and that customer is gone
+            raise ValidationError.single(
+                "name", _("line {line}: is required").format(line=missing_name.line)
+            )
+        _create(actor, writer, inserter, new, batch)
+        counts.created += len(new)
+        done += len(chunk)
+        if progress is not None:
+            progress(done)
+
+    def finish() -> dict[str, int]:
+        return {"created": counts.created, "updated": counts.updated, "skipped": counts.skipped}
+
+    batch_id = batches.write_batch(actor, "customers", source, staged_chunks(stage), write, finish)
+    return batch_id, counts
 
 
 def import_customers(
@@ -442,9 +462,10 @@ def import_customers(
             "on_duplicate", _("must be one of {choices}").format(choices=", ".join(ON_DUPLICATE))
         )
     counts = _Counts()
+    inserter = PreboundInsert(m.Customer)
 
     def clean(chunk: list[SourceRow]) -> list[_Staged]:
-        staged = _clean(chunk, key, on_duplicate, counts, reject)
+        staged = _clean(chunk, key, on_duplicate, counts, reject, inserter)
         for item in staged:
             if item.match is None:
                 counts.created += 1
@@ -492,17 +513,6 @@ BATCH_PERMISSIONS = {
     "communications": HISTORY_WRITE,
     "followups": FOLLOWUP_WRITE,
 }
-# The records an import makes, by the entity name their history rows carry.
-_ENTITIES: dict[str, records.Entity[Any]] = {
-    entity.name: entity
-    for entity in (
-        customers.ENTITY,
-        timeline.CONTACT.entity,  # a contact person a row gave a customer it updated
-        timeline.PURCHASE.entity,
-        timeline.COMMUNICATION.entity,
-        followups.ENTITY,
-    )
-}
 
 
 def undo_import(actor: Actor, batch_id: int) -> UndoSummary:
@@ -521,11 +531,17 @@ def undo_import(actor: Actor, batch_id: int) -> UndoSummary:
         authorize(actor, BATCH_PERMISSIONS.get(batch.kind, CUSTOMER_WRITE))
         if batch.undone_at is not None:
             raise StoreError(_("import batch {id} was already undone").format(id=batch_id))
+        if batch.finished_at is None:
+            raise StoreError(
+                _("import batch {id} is still being written; undo it when it has finished").format(
+                    id=batch_id
+                )
+            )
         changes = (
             m.History.select().where(m.History.batch_id == batch_id).order_by(m.History.id.desc())
         )
         for change in changes:
-            entity = _ENTITIES[change.entity]
+            entity = batches.ENTITIES[change.entity]
             row = entity.model.get_or_none(entity.model.id == change.entity_id)
             if row is None:
                 continue  # deleted since: nothing left to take back
@@ -533,7 +549,7 @@ def undo_import(actor: Actor, batch_id: int) -> UndoSummary:
                 if row.version != 1:
                     kept.append(_changed_since(entity, row))
                     continue
-                records.delete(actor, entity, row.id, 1)
+                records.delete(actor, entity, row.id, 1, audited=False)
                 if entity is timeline.CONTACT.entity:
                     search.index_customer(row.__data__["customer"])  # its name is searched
                     continue  # part of updating the customer, not a record of the batch's kind
@@ -554,6 +570,12 @@ def undo_import(actor: Actor, batch_id: int) -> UndoSummary:
         timeline.touch_last_contact(contacted)
         batch.undone_at = m.utcnow()
         batch.save()
+        audit.record(
+            actor,
+            "import.undo",
+            target=f"batch:{batch_id}",
+            detail=f"kind={batch.kind} removed={removed} restored={restored} kept={len(kept)}",
+        )
     return UndoSummary(batch_id, removed, restored, tuple(kept), batch.kind)
 
 

@@ -278,6 +278,9 @@ class ImportBatch(BaseModel):
     created = peewee.IntegerField(default=0)
     updated = peewee.IntegerField(default=0)
     skipped = peewee.IntegerField(default=0)
+    # Set in the batch's last write: one without it is being written, or was interrupted
+    # (see `batches`).
+    finished_at = DateTimeField(null=True)
     undone_at = DateTimeField(null=True)
 
 

@@ -93,6 +93,7 @@ def record_history(
     *,
     snapshot: str | None = None,
     batch: int | None = None,
+    audited: bool = True,
 ) -> None:
     """Write history rows: one per changed field, or one for the action (with an optional
     snapshot of the record as its old value) when no fields changed. `batch` names the import
@@ -124,7 +125,7 @@ def record_history(
     # After the history rows: on PostgreSQL every writer takes its tables' locks in the order
     # of the models (history before the audit log), as opening the database does, or an open
     # and a save could deadlock.
-    if batch is None:  # an import is one act, recorded once by the import
+    if audited and batch is None:  # an import is one act, recorded once by the import
         audit.record(
             actor,
             f"{entity.name}.{action}",
@@ -196,8 +197,16 @@ def update(
     return get_row(entity, record_id), changes
 
 
-def delete(actor: Actor, entity: Entity[V], record_id: int, expected_version: int | None) -> None:
-    """Delete the record; its history keeps one row holding what it was."""
+def delete(
+    actor: Actor,
+    entity: Entity[V],
+    record_id: int,
+    expected_version: int | None,
+    *,
+    audited: bool = True,
+) -> None:
+    """Delete the record; its history keeps one row holding what it was. `audited=False`:
+    part of a larger act that its caller records in the audit log once (an import's undo)."""
     row = get_row(entity, record_id, lock=True)
     check_version(entity, row, expected_version)
     snapshot = {
@@ -212,5 +221,6 @@ def delete(actor: Actor, entity: Entity[V], record_id: int, expected_version: in
         entity.customer_id_of(row),
         "delete",
         snapshot=json.dumps(snapshot, ensure_ascii=False, sort_keys=True),
+        audited=audited,
     )
     entity.model.delete().where(entity.model.id == record_id).execute()

@@ -146,10 +146,18 @@ def sort_key(name: str, customer_id: int) -> int:
     Keys compare as the names do (SQLite compares text as UTF-8 bytes), except that names
     sharing those bytes compare by id; `_page` puts those in exact order.
     """
+    return _with_id(_name_prefix(name), customer_id)
+
+
+def _name_prefix(name: str) -> int:
+    prefix = name.encode("utf-8", "surrogatepass")[:_PREFIX_BYTES].ljust(_PREFIX_BYTES, b"\0")
+    return int.from_bytes(prefix, "big") << _ID_BITS
+
+
+def _with_id(prefix: int, customer_id: int) -> int:
     if not 0 < customer_id <= _ID_MASK:
         raise StoreError(_("customer id {id} is too large to index").format(id=customer_id))
-    prefix = name.encode("utf-8", "surrogatepass")[:_PREFIX_BYTES].ljust(_PREFIX_BYTES, b"\0")
-    return int.from_bytes(prefix, "big") << _ID_BITS | customer_id
+    return prefix | customer_id
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,45 @@ class Document:
     phones: str
 
 
+@dataclass(frozen=True)
+class Terms:
+    """A new customer's search document before the customer has an id, with SQLite's index
+    row made already: an import makes them while checking rows, so that writing them is only
+    binding values (see `index_terms`)."""
+
+    prefix: int  # the sort key's name part
+    name: str
+    names: str
+    text: str
+    phones: str
+    index_row: tuple[str, str, str, str] | None  # None on PostgreSQL, which indexes itself
+
+    def document(self, customer_id: int) -> Document:
+        return Document(
+            _with_id(self.prefix, customer_id),
+            customer_id,
+            self.name,
+            self.names,
+            self.text,
+            self.phones,
+        )
+
+
+def terms(
+    *,
+    name: str,
+    company: str = "",
+    email: str = "",
+    notes: str = "",
+    phones: Iterable[str] = (),
+    contact_names: Iterable[str] = (),
+) -> Terms:
+    """The search terms of a new customer with these values (phones in E.164)."""
+    names, text, phone_text = _columns(name, company, email, notes, phones, contact_names)
+    index_row = None if is_postgres() else _index_row(names, text, phone_text)
+    return Terms(_name_prefix(name), name, names, text, phone_text, index_row)
+
+
 def document(
     customer_id: int,
     *,
@@ -175,15 +222,25 @@ def document(
     contact_names: Iterable[str] = (),
 ) -> Document:
     """The search document of a customer with these values (phones in E.164)."""
+    names, text, phone_text = _columns(name, company, email, notes, phones, contact_names)
+    return Document(sort_key(name, customer_id), customer_id, name, names, text, phone_text)
+
+
+def _columns(
+    name: str,
+    company: str,
+    email: str,
+    notes: str,
+    phones: Iterable[str],
+    contact_names: Iterable[str],
+) -> tuple[str, str, str]:
+    """A document's names, text and phones columns."""
 
     def lines(values: Iterable[str]) -> str:
         return "\n".join(line for line in map(normalize, values) if line)
 
     numbers = dict.fromkeys(normalize(p) for p in phones if p)  # in order, once each
-    return Document(
-        sort_key(name, customer_id),
-        customer_id,
-        name,
+    return (
         lines((name, company, *contact_names)),
         lines((email, notes)),
         " ".join(number for number in numbers if number),
@@ -272,32 +329,47 @@ def drop_index(db: peewee.Database) -> None:
     _ready.discard(db)
 
 
-def _insert(documents: Sequence[Document]) -> None:
-    """Add documents (with their index rows) for customers that have none."""
+def _index_row(names: str, text: str, phones: str) -> tuple[str, str, str, str]:
+    """A document's row of SQLite's index: the tokens of each column, and its short grams."""
+    short: set[str] = set()
+    name_tokens = _tokens(names, short, singles=True)
+    text_tokens = _tokens(text, short)
+    return name_tokens, text_tokens, _tokens(phones, set()), " ".join(short)
+
+
+def _insert(
+    documents: Sequence[Document],
+    index_rows: Sequence[tuple[str, str, str, str] | None] | None = None,
+) -> None:
+    """Add documents (with their index rows, made here unless given, one per document) for
+    customers that have none."""
     if not documents:
         return
     # In row-id order: FTS5 writes out what it holds in memory whenever a row id is not above
     # the last one (a rebuild took three times as long in customer order).
-    documents = sorted(documents, key=lambda d: d.sort_key)
+    order = sorted(range(len(documents)), key=lambda i: documents[i].sort_key)
     db = current_database()
     p = db.param
     cursor = db.cursor()
     cursor.executemany(
         f"INSERT INTO search_doc (sort_key, customer_id, name, names, text, phones) "
         f"VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
-        [(d.sort_key, d.customer_id, d.name, d.names, d.text, d.phones) for d in documents],
+        [
+            (d.sort_key, d.customer_id, d.name, d.names, d.text, d.phones)
+            for d in map(documents.__getitem__, order)
+        ],
     )
-    if not is_postgres(db):  # PostgreSQL's GIN indexes follow the table by themselves
-        rows = []
-        for d in documents:
-            short: set[str] = set()
-            names = _tokens(d.names, short, singles=True)
-            text = _tokens(d.text, short)
-            rows.append((d.sort_key, names, text, _tokens(d.phones, set()), " ".join(short)))
-        cursor.executemany(
-            "INSERT INTO search_fts (rowid, names, text, phones, short) VALUES (?, ?, ?, ?, ?)",
-            rows,
-        )
+    if is_postgres(db):  # PostgreSQL's GIN indexes follow the table by themselves
+        return
+    rows = []
+    for i in order:
+        d = documents[i]
+        given = index_rows[i] if index_rows is not None else None
+        rows.append((d.sort_key, *(given or _index_row(d.names, d.text, d.phones))))
+    cursor.executemany(
+        "INSERT INTO search_fts (rowid, names, text, phones, short) VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _documents(first: int, last: int) -> list[Document]:
@@ -340,6 +412,13 @@ def index_new(documents: Sequence[Document]) -> None:
     """Index customers just added in bulk (`crmtui demo`), in the caller's transaction."""
     _require_index()
     _insert(documents)
+
+
+def index_terms(new: Sequence[tuple[int, Terms]]) -> None:
+    """Index customers just added (an import), each with the terms made before its id."""
+    _require_index()
+    documents = [found.document(customer_id) for customer_id, found in new]
+    _insert(documents, [found.index_row for _id, found in new])
 
 
 def rebuild_search_index(actor: Actor, progress: Callable[[int], None] | None = None) -> int:

@@ -4,10 +4,11 @@ import peewee
 import pytest
 from playhouse.migrate import SchemaMigrator, migrate
 
-from crmtui.store import customers, followups, timeline
+from crmtui.store import customers, followups, imports, timeline
 from crmtui.store import db as store_db
 from crmtui.store import models as m
 from crmtui.store.db import SCHEMA_VERSION, DatabaseOpenError, SchemaVersion, _upgrade
+from crmtui.store.imports import SourceRow
 from crmtui.store.types import Actor
 
 V = SCHEMA_VERSION
@@ -241,3 +242,21 @@ def test_upgrade_from_version_6_adds_the_login_columns(db: str, actor: Actor) ->
         failed_logins=m.User.failed_logins + 1, totp_last_step=2**40, locked_until=m.utcnow()
     ).where(m.User.id == actor.id).execute()
     assert m.User.get_by_id(actor.id).totp_last_step == 2**40
+
+
+def test_upgrade_from_version_7_marks_every_batch_finished(db: str, actor: Actor) -> None:
+    """Schema 8 marks an import's batch finished in its last write; a batch of an older
+    database was written in one transaction, so it is finished, and still undoable."""
+    summary = imports.import_customers(actor, [SourceRow(2, {"name": "张伟"})])
+    assert summary.batch_id is not None
+    database = store_db.current_database()
+    migrate(SchemaMigrator.from_database(database).drop_column("import_batch", "finished_at"))
+    SchemaVersion.update(version=7).execute()
+    store_db.close_database()
+
+    store_db.open_database(db)  # an unfinished batch would be taken back here
+    assert stamped() == [V]
+    batch = m.ImportBatch.get_by_id(summary.batch_id)
+    assert batch.finished_at == batch.at
+    assert m.Customer.select().count() == 1
+    assert imports.undo_import(actor, summary.batch_id).removed == 1
