@@ -27,62 +27,27 @@ average before and after.
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from processes import Run, crmtui, median, run
+
 SQLITE3 = "/usr/bin/sqlite3"
-
-
-@dataclass(frozen=True)
-class Run:
-    seconds: float  # wall clock, start to exit
-    cpu: float  # user + system time of the process
-    peak_mb: float  # peak resident set
-
-
-def _run(command: list[str], stdout_path: Path | None = None) -> Run:
-    """Run `command` to its end; its wall time, CPU time and peak memory (from wait4, which
-    reports on that one process)."""
-    with (
-        open(stdout_path or os.devnull, "wb") as stdout,
-        tempfile.TemporaryFile() as stderr,
-    ):
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=ROOT)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            stderr.seek(0)
-            sys.exit(f"{' '.join(command)} failed ({process.returncode}): {stderr.read().decode()}")
-    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
-
-
-def _crmtui(db: Path, *args: str) -> list[str]:
-    return [sys.executable, "-m", "crmtui", "--db", str(db), *args]
 
 
 def _make_demo(db: Path, customers: int) -> None:
     print(f"making {customers:,} demo customers in {db} …", flush=True)
     started = time.perf_counter()
-    _run(_crmtui(db, "demo", "--customers", str(customers)))
+    run(crmtui(db, "demo", "--customers", str(customers)))
     print(f"  done in {time.perf_counter() - started:.0f} s", flush=True)
-
-
-def _median(runs: list[Run], attribute: str) -> float:
-    return statistics.median(getattr(run, attribute) for run in runs)
 
 
 def _describe(label: str, runs: list[Run], size: int) -> None:
     print(
-        f"{label:<22} median {_median(runs, 'seconds'):7.2f} s  "
-        f"(cpu {_median(runs, 'cpu'):6.2f} s, runs: "
+        f"{label:<22} median {median(runs, 'seconds'):7.2f} s  "
+        f"(cpu {median(runs, 'cpu'):6.2f} s, runs: "
         f"{', '.join(f'{r.seconds:.2f}' for r in runs)})  "
         f"peak {max(r.peak_mb for r in runs):6.1f} MB  {size / 1e6:8.1f} MB written"
     )
@@ -118,24 +83,24 @@ def main() -> None:
 
         reference_out = folder / "sqlite3.csv"
         reference_command = [SQLITE3, "-csv", "-header", str(db), "SELECT * FROM customer"]
-        _run(_crmtui(db, "export", "customers", "-o", str(folder / "warm.csv")))  # page cache
+        run(crmtui(db, "export", "customers", "-o", str(folder / "warm.csv")))  # page cache
         reference: list[Run] = []
         exported: dict[str, list[Run]] = {fmt: [] for fmt in formats}
         for _ in range(args.runs):
-            reference.append(_run(reference_command, reference_out))
+            reference.append(run(reference_command, reference_out))
             for fmt in formats:
                 out = folder / f"export.{fmt}"
-                exported[fmt].append(_run(_crmtui(db, "export", "customers", "-o", str(out))))
+                exported[fmt].append(run(crmtui(db, "export", "customers", "-o", str(out))))
         print(f"load average after:  {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
         _describe("sqlite3 -csv", reference, reference_out.stat().st_size)
         for fmt, runs in exported.items():
             _describe(f"crmtui export ({fmt})", runs, (folder / f"export.{fmt}").stat().st_size)
-        base, base_cpu = _median(reference, "seconds"), _median(reference, "cpu")
+        base, base_cpu = median(reference, "seconds"), median(reference, "cpu")
         for fmt, runs in exported.items():
             print(
-                f"ratio {fmt} / sqlite3 csv: {_median(runs, 'seconds') / base:.2f}x wall, "
-                f"{_median(runs, 'cpu') / base_cpu:.2f}x cpu"
+                f"ratio {fmt} / sqlite3 csv: {median(runs, 'seconds') / base:.2f}x wall, "
+                f"{median(runs, 'cpu') / base_cpu:.2f}x cpu"
             )
     finally:
         if args.keep:
