@@ -6,6 +6,7 @@ from decimal import Decimal
 from rich.cells import cell_len, set_cell_size
 
 from crmtui.i18n import _
+from crmtui.store.types import Customer
 
 
 def local_time(utc: dt.datetime | None) -> str:
@@ -69,3 +70,16 @@ def ago(age: dt.timedelta) -> str:
     if seconds < 2 * 86400:
         return _("{n} h ago").format(n=seconds // 3600)
     return _("{n} d ago").format(n=seconds // 86400)
+
+
+def consent_note(customer: Customer) -> str:
+    """What follows "yes" or "no" about consent to marketing: when and where it was given, or
+    when it was withdrawn; empty when nothing is recorded."""
+    if customer.marketing_consent:
+        given = [d.isoformat() for d in (customer.consent_date,) if d]
+        given += [customer.consent_source] if customer.consent_source else []
+        return f" ({', '.join(given)})" if given else ""
+    if customer.consent_withdrawn_on:
+        withdrawn = customer.consent_withdrawn_on.isoformat()
+        return " (" + _("withdrawn {date}").format(date=withdrawn) + ")"
+    return ""

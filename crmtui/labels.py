@@ -38,6 +38,8 @@ FIELD_LABELS: dict[str, str] = {
     "notes": _("Notes"),
     "marketing_consent": _("Marketing consent"),
     "consent_date": _("Consent date"),
+    "consent_source": _("Consent source"),
+    "consent_withdrawn_on": _("Consent withdrawn on"),
     "external_id": _("External id"),
     "tags": _("Tags"),
     # Records about a customer

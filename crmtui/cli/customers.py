@@ -12,7 +12,7 @@ from crmtui.cli.common import (
     json_option,
     yes_option,
 )
-from crmtui.formatting import local_time, text_table
+from crmtui.formatting import consent_note, local_time, text_table
 from crmtui.i18n import _
 from crmtui.labels import duplicate_label
 from crmtui.store import changes, customers, duplicates
@@ -34,6 +34,11 @@ _FIELD_OPTIONS: list[tuple[str, str, str]] = [
     ("--owner", "owner", _("User name of the owner ('' for nobody).")),
     ("--notes", "notes", _("Notes.")),
     ("--external-id", "external_id", _("Identifier in another system.")),
+    (
+        "--consent-source",
+        "consent_source",
+        _("Where the customer gave marketing consent (a web form, a call…): with --consent."),
+    ),
 ]
 
 
@@ -106,7 +111,10 @@ def _print_customer(customer: Customer) -> None:
         (_("owner"), customer.owner),
         (_("tags"), ", ".join(customer.tags)),
         (_("key account"), _("yes") if customer.key_account else _("no")),
-        (_("marketing consent"), _("yes") if customer.marketing_consent else _("no")),
+        (
+            _("marketing consent"),
+            (_("yes") if customer.marketing_consent else _("no")) + consent_note(customer),
+        ),
         (_("last contact"), local_time(customer.last_contact_at)),
         (_("notes"), customer.notes),
         *[(key, str(value)) for key, value in sorted(customer.custom.items())],

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from crmtui.formatting import fit, local_time, money
+from crmtui.formatting import consent_note, fit, local_time, money
 from crmtui.i18n import _, ngettext
 from crmtui.labels import action_label, choice_label, entity_label, field_label, yes_no
 from crmtui.messages import CustomersChanged
@@ -111,9 +111,7 @@ def card_content(customer: Customer) -> Content:
     if customer.key_account:
         first.append(("  ★ " + _("key account"), "$warning"))
     phones = " / ".join(p for p in (customer.phone_display, customer.alt_phone_display) if p)
-    consent = yes_no(customer.marketing_consent)
-    if customer.marketing_consent and customer.consent_date:
-        consent += " (" + customer.consent_date.isoformat() + ")"
+    consent = yes_no(customer.marketing_consent) + consent_note(customer)
     parts = [
         *first,
         "\n",

@@ -1,5 +1,6 @@
 """Customers: add, read, change, delete and list, each checked, versioned and recorded."""
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -47,6 +48,8 @@ FIELDS: dict[str, f.FieldSpec] = {
     "notes": f.text("notes", SPREADSHEET_CELL, multiline=True),
     "marketing_consent": f.boolean("marketing_consent"),
     "consent_date": f.date("consent_date"),
+    "consent_source": f.text("consent_source", 100),
+    "consent_withdrawn_on": f.date("consent_withdrawn_on"),
     "external_id": f.text("external_id", 100),
 }
 SORTABLE = (
@@ -190,10 +193,32 @@ def _set_tags(customer_id: int, tags: tuple[str, ...]) -> tuple[str, ...]:
     return old
 
 
+def record_consent(columns: dict[str, object], *, had: bool, source: str | None = None) -> None:
+    """Keep the record of consent to marketing (SPEC F9) as `columns` change it: consent given
+    (it was not, `had`) gets its date (today unless given) and must say where it was given
+    (`source` stands in when the input names none: an import names its file); consent
+    withdrawn gets the date of withdrawal, and keeps when and where it was given."""
+    gives = bool(columns.get("marketing_consent", had))
+    today = dt.date.today()
+    if gives and not had:
+        if not columns.get("consent_source"):
+            if not source:
+                raise ValidationError.single(
+                    "consent_source",
+                    _("say where the customer gave consent (a web form, a call, …)"),
+                )
+            columns["consent_source"] = source[:100]
+        columns["consent_date"] = columns.get("consent_date") or today
+        columns["consent_withdrawn_on"] = None
+    elif had and not gives:
+        columns["consent_withdrawn_on"] = columns.get("consent_withdrawn_on") or today
+
+
 def add_customer(actor: Actor, values: Mapping[str, object]) -> Customer:
     """Create a customer from user-facing field values (see FIELDS, plus tags and custom)."""
     authorize(actor, CUSTOMER_WRITE)
     columns, tags, custom = prepare(values, partial=False)
+    record_consent(columns, had=False)
     if scope.own_only(actor) and columns.get("owner") is None:
         columns["owner"] = actor.id  # a customer sales adds is its own
     scope.check_new_owner(actor, columns.get("owner"))
@@ -250,12 +275,17 @@ def apply_update(
     action: str = "update",
     *,
     batch: int | None = None,
+    consent_source: str | None = None,
 ) -> None:
     """Save cleaned changes of a customer, inside the caller's write transaction: versioned,
-    recorded in history (naming the import `batch`, if any) and indexed for search."""
+    recorded in history (naming the import `batch`, if any) and indexed for search.
+    `consent_source`: where consent the changes give came from, when they do not say."""
     columns, tags, custom = dict(prepared.columns), prepared.tags, prepared.custom
     row = records.get_row(ENTITY, customer_id, lock=True)
     scope.check_owner(actor, customer_id, row.owner_id)
+    # Restoring consent from history restores it as it was given.
+    given_at = row.consent_source if action == "restore" else consent_source
+    record_consent(columns, had=row.marketing_consent, source=given_at)
     if "owner" in columns:
         scope.check_new_owner(actor, columns["owner"])
     records.check_version(ENTITY, row, expected_version)

@@ -25,7 +25,7 @@ from playhouse.apsw_ext import APSWDatabase
 from crmtui.i18n import _
 from crmtui.store.errors import StoreError
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 MIN_SQLITE = (3, 51, 3)
 BUSY_TIMEOUT_SECONDS = 10
 # How often a writer waiting for SQLite's write lock tries again. SQLite's own busy timeout
@@ -143,6 +143,19 @@ def _finished_batches(db: peewee.Database) -> None:
     db.execute_sql("UPDATE import_batch SET finished_at = at WHERE finished_at IS NULL")
 
 
+def _consent_record(db: peewee.Database) -> None:
+    """8 → 9: consent to marketing keeps where it was given and when it was withdrawn. A
+    consent recorded before has no known source (empty) and was not withdrawn."""
+    present = {column.name for column in db.get_columns("customer")}
+    columns = {
+        "consent_source": "VARCHAR(100) NOT NULL DEFAULT ''",
+        "consent_withdrawn_on": "DATE",
+    }
+    for name, definition in columns.items():
+        if name not in present:
+            db.execute_sql(f"ALTER TABLE customer ADD COLUMN {name} {definition}")
+
+
 # MIGRATIONS[v] upgrades a database from schema version v to v + 1. A new database is
 # created from the current models and stamped SCHEMA_VERSION directly.
 MIGRATIONS: Mapping[int, Migration] = {
@@ -153,6 +166,7 @@ MIGRATIONS: Mapping[int, Migration] = {
     5: _sla_indexes,
     6: _login_columns,
     7: _finished_batches,
+    8: _consent_record,
 }
 
 

@@ -569,6 +569,9 @@ class _Generator:
             "notes": rng.choice(_NOTES) if self._chance(0.2) else "",
             "marketing_consent": consent,
             "consent_date": self._day_between(created.date(), self.today) if consent else None,
+            # From what the draft holds already: another draw would change every later draft.
+            "consent_source": ("官网表单" if utm_source else "电话确认") if consent else "",
+            "consent_withdrawn_on": None,
             "external_id": f"C{created.year}{self.ordinal:07d}" if self._chance(0.3) else "",
             "custom": "{}",
             "last_contact_at": None,

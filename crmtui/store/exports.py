@@ -60,7 +60,8 @@ CUSTOMER_COLUMNS = (
     "email", "email_raw", "address", "city", "region", "country", "source", "utm_source",
     "utm_medium", "utm_campaign", "stage", "owner", "tags", "key_account", "needs",
     "preferences", "preferred_channel", "notes", "marketing_consent", "consent_date",
-    "external_id", "last_contact_at", "created_at", "updated_at",
+    "consent_source", "consent_withdrawn_on", "external_id", "last_contact_at", "created_at",
+    "updated_at",
 )  # fmt: skip
 _CONTACT_CELLS = tuple(
     i for i, column in enumerate(CUSTOMER_COLUMNS) if column in scope.CONTACT_FIELDS

@@ -205,6 +205,7 @@ def _clean(
     counts: _Counts,
     reject: Callable[[Rejected], None],
     inserter: PreboundInsert,
+    consent_source: str,
 ) -> list[_Staged]:
     """Clean a chunk of rows; reject the bad ones; stage the rest with the customer they
     match, if any."""
@@ -248,7 +249,9 @@ def _clean(
             continue
         if row_key is not None:
             counts.seen[row_key] = row.line
-        new = _new_customer(inserter, prepared, contact) if match is None else None
+        new = None
+        if match is None:
+            new = _new_customer(inserter, prepared, contact, consent_source)
         staged.append(_Staged(row.line, prepared, row_key, match, contact, new))
     return staged
 
@@ -292,10 +295,14 @@ def staged_chunks(stage: IO[bytes]) -> Iterator[list[Any]]:
 
 
 def _new_customer(
-    inserter: PreboundInsert, prepared: customers.Prepared, contact: Mapping[str, object] | None
+    inserter: PreboundInsert,
+    prepared: customers.Prepared,
+    contact: Mapping[str, object] | None,
+    consent_source: str,
 ) -> _NewCustomer:
     """What adding the row as a customer writes, made before it is written."""
     columns = dict(prepared.columns)
+    customers.record_consent(columns, had=False, source=consent_source)
     if prepared.custom:
         columns["custom"] = customers.custom_json(prepared.custom)
     contact_phone = [str(contact["phone"])] if contact and contact.get("phone") else []
@@ -322,6 +329,7 @@ def _create(
     inserter: PreboundInsert,
     staged: Sequence[_Staged],
     batch: int,
+    consent_source: str,
 ) -> None:
     """Add new customers in bulk, each with its "create" history row, tags, contact and
     search document, as `customers.add_customer` would one by one."""
@@ -329,7 +337,10 @@ def _create(
         return
     now = m.utcnow()
     # A row that matched a customer when checked, and that customer is gone, is made now.
-    new = [item.new or _new_customer(inserter, item.prepared, item.contact) for item in staged]
+    new = [
+        item.new or _new_customer(inserter, item.prepared, item.contact, consent_source)
+        for item in staged
+    ]
     ids = next_ids(m.Customer, len(staged))
     inserter.write(ids, [n.row for n in new], now)
     history = {
@@ -388,6 +399,7 @@ def _write(
     progress: Callable[[int], None] | None,
 ) -> tuple[int, _Counts]:
     """Write the staged rows as a batch (see `batches`); return its id and what was done."""
+    consent_source = _consent_source(source)
     counts = _Counts()
     writer = Writer()
     inserter = PreboundInsert(m.Customer)
@@ -412,7 +424,9 @@ def _write(
             elif on_duplicate == "skip":
                 counts.skipped += 1
             else:
-                customers.apply_update(actor, match, item.prepared, None, batch=batch)
+                customers.apply_update(
+                    actor, match, item.prepared, None, batch=batch, consent_source=consent_source
+                )
                 _add_contact(actor, match, item.contact, batch)
                 counts.updated += 1
         missing_name = next((i for i in new if "name" not in i.prepared.columns), None)
@@ -420,7 +434,7 @@ def _write(
             raise ValidationError.single(
                 "name", _("line {line}: is required").format(line=missing_name.line)
             )
-        _create(actor, writer, inserter, new, batch)
+        _create(actor, writer, inserter, new, batch, consent_source)
         counts.created += len(new)
         done += len(chunk)
         if progress is not None:
@@ -431,6 +445,11 @@ def _write(
 
     batch_id = batches.write_batch(actor, "customers", source, staged_chunks(stage), write, finish)
     return batch_id, counts
+
+
+def _consent_source(source: str) -> str:
+    """Where an imported row's consent to marketing was given, when the row does not say."""
+    return _("import of {file}").format(file=source or _("a file"))
 
 
 def import_customers(
@@ -465,7 +484,7 @@ def import_customers(
     inserter = PreboundInsert(m.Customer)
 
     def clean(chunk: list[SourceRow]) -> list[_Staged]:
-        staged = _clean(chunk, key, on_duplicate, counts, reject, inserter)
+        staged = _clean(chunk, key, on_duplicate, counts, reject, inserter, _consent_source(source))
         for item in staged:
             if item.match is None:
                 counts.created += 1

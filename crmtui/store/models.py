@@ -125,6 +125,8 @@ class Customer(VersionedModel):
     notes = peewee.TextField(default="")
     marketing_consent = peewee.BooleanField(default=False)
     consent_date = DateField(null=True)
+    consent_source = peewee.CharField(max_length=100, default="")  # where it was given
+    consent_withdrawn_on = DateField(null=True)
     external_id = peewee.CharField(max_length=100, default="", index=True)
     custom = peewee.TextField(default="{}")  # JSON object: custom field key -> value
     last_contact_at = DateTimeField(null=True, index=True)

@@ -51,6 +51,8 @@ _PERSONAL = {
     "custom": "{}",
     "marketing_consent": False,
     "consent_date": None,
+    "consent_source": "",
+    "consent_withdrawn_on": None,
 }
 
 

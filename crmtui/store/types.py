@@ -127,6 +127,8 @@ class Customer:
     notes: str = ""
     marketing_consent: bool = False
     consent_date: dt.date | None = None
+    consent_source: str = ""
+    consent_withdrawn_on: dt.date | None = None
     external_id: str = ""
     custom: dict[str, Any] = field(default_factory=dict)
     tags: tuple[str, ...] = ()

@@ -43,6 +43,7 @@ def customer(actor: Actor) -> Customer:
             "owner": actor.name,
             "tags": ["vip", "重点"],
             "marketing_consent": True,
+            "consent_source": "官网表单",
             "consent_date": "2025-03-05",
         },
     )
@@ -71,7 +72,7 @@ async def test_enter_opens_the_customer_with_its_card_and_figures(
         card = [line.strip() for line in (await screen_text(pilot)).splitlines()[1:4]]
         assert card == [
             "张伟 · 北京星河科技有限公司  [active]",
-            f"Owner {actor.name}   Tags vip, 重点   Consent yes (2025-03-05)",
+            f"Owner {actor.name}   Tags vip, 重点   Consent yes (2025-03-05, 官网表单)",
             "Phone +86 138 1234 5678   Email zhang.wei@example.cn",
         ]
         overview = str(detail.query_one(OverviewPane).query_one("#overview-text").content)

@@ -190,6 +190,7 @@ def zhang_wei(team: Actor, pinned: Clock) -> Customer:
             "preferred_channel": "wechat",
             "needs": "每季度采购办公设备，关注售后响应速度",
             "marketing_consent": True,
+            "consent_source": "官网表单",
             "consent_date": "2025-03-03",
             "custom": {"industry": "软件"},
         },

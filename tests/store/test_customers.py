@@ -33,6 +33,7 @@ FULL = {
     "needs": "  bulk pricing\nfast delivery  ",
     "preferred_channel": "wechat",
     "marketing_consent": True,
+    "consent_source": "官网表单",
     "consent_date": "2025/3/5",
     "external_id": "ERP-0042",
     "tags": ["重点客户", "b2b, VIP", "b2b"],

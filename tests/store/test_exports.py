@@ -44,6 +44,7 @@ def people(actor: Actor, make_actor: Callable[..., Actor]) -> list[Customer]:
             "owner": "li.na",
             "key_account": True,
             "marketing_consent": True,
+            "consent_source": "官网表单",
             "consent_date": "2025-03-05",
             "tags": ["b2b", "VIP", "北京"],
             "notes": '=HYPERLINK("http://x")\nsecond line, with "quotes"',
@@ -92,7 +93,9 @@ def test_customers_come_in_id_order_with_the_columns_a_round_trip_needs(
         "preferred_channel": "",
         "notes": '=HYPERLINK("http://x")\nsecond line, with "quotes"',  # CSV's writer guards it
         "marketing_consent": "yes",
+        "consent_source": "官网表单",
         "consent_date": "2025-03-05",
+        "consent_withdrawn_on": "",
         "external_id": "C-001",
         "last_contact_at": "",
         "created_at": "",

@@ -260,3 +260,27 @@ def test_upgrade_from_version_7_marks_every_batch_finished(db: str, actor: Actor
     assert batch.finished_at == batch.at
     assert m.Customer.select().count() == 1
     assert imports.undo_import(actor, summary.batch_id).removed == 1
+
+
+def test_upgrade_from_version_8_adds_the_consent_record(db: str, actor: Actor) -> None:
+    """Schema 9 keeps where consent was given and when it was withdrawn; a consent recorded
+    before keeps its date, with no source known."""
+    given = customers.add_customer(
+        actor, {"name": "张伟", "marketing_consent": True, "consent_source": "官网表单"}
+    )
+    database = store_db.current_database()
+    migrator = SchemaMigrator.from_database(database)
+    migrate(
+        migrator.drop_column("customer", "consent_source"),
+        migrator.drop_column("customer", "consent_withdrawn_on"),
+    )
+    SchemaVersion.update(version=8).execute()
+    store_db.close_database()
+
+    store_db.open_database(db)
+    assert stamped() == [V]
+    upgraded = customers.get_customer(actor, given.id)
+    assert (upgraded.marketing_consent, upgraded.consent_date) == (True, given.consent_date)
+    assert (upgraded.consent_source, upgraded.consent_withdrawn_on) == ("", None)
+    withdrawn = customers.update_customer(actor, given.id, {"marketing_consent": False}, None)
+    assert withdrawn.consent_withdrawn_on is not None

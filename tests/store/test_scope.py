@@ -111,6 +111,7 @@ def test_marketing_sees_contacts_masked_unless_consented(
             "phone": "13900001111",
             "email": "li@example.com",
             "marketing_consent": True,
+            "consent_source": "官网表单",
         },
     )
     seen = customers.get_customer(marketing, quiet.id)
