@@ -28,7 +28,7 @@ from itertools import islice
 from typing import IO, Any
 
 from crmtui.i18n import _
-from crmtui.store import audit, batches, customers, fields, records, search, timeline
+from crmtui.store import audit, batches, customers, fields, records, scope, search, timeline
 from crmtui.store import models as m
 from crmtui.store.bulk import PreboundInsert, Writer, new_row, next_ids
 from crmtui.store.changes import restore_change
@@ -172,6 +172,17 @@ def _clean_contact(values: object, problems: list[FieldProblem]) -> dict[str, ob
         return None
 
 
+def _owned_by(actor: Actor, columns: dict[str, object]) -> list[FieldProblem]:
+    """Sales imports customers of its own, as it adds them: the owner is sales itself, and
+    a row naming another owner is refused (only a manager hands customers over)."""
+    if not scope.own_only(actor):
+        return []
+    if columns.get("owner") not in (None, actor.id):
+        return [FieldProblem("owner", _("sales may not give a customer to another user"))]
+    columns["owner"] = actor.id
+    return []
+
+
 def _key_of(columns: Mapping[str, object], key: str | None) -> Key | None:
     if key is None:
         return None
@@ -179,8 +190,9 @@ def _key_of(columns: Mapping[str, object], key: str | None) -> Key | None:
     return values if any(values) else None
 
 
-def _matches(key: str | None, keys: Iterable[Key]) -> dict[Key, int]:
-    """The saved customer each key names (the oldest, when several share it)."""
+def _matches(actor: Actor, key: str | None, keys: Iterable[Key]) -> dict[Key, int]:
+    """The saved customer each key names (the oldest, when several share it), among those
+    `actor` sees: to sales, others' customers are not there (see `scope`)."""
     wanted = set(keys)
     if key is None or not wanted:
         return {}
@@ -192,6 +204,8 @@ def _matches(key: str | None, keys: Iterable[Key]) -> dict[Key, int]:
         condition = functools.reduce(
             operator.or_, [(columns[0] == k[0]) & (columns[1] == k[1]) for k in wanted]
         )
+    if scope.own_only(actor):
+        condition &= m.Customer.owner == actor.id
     query = m.Customer.select(m.Customer.id, *columns).where(condition).order_by(m.Customer.id)
     for customer_id, *values in query.tuples():
         found.setdefault(tuple(str(v or "") for v in values), customer_id)
@@ -199,6 +213,7 @@ def _matches(key: str | None, keys: Iterable[Key]) -> dict[Key, int]:
 
 
 def _clean(
+    actor: Actor,
     rows: Sequence[SourceRow],
     key: str | None,
     on_duplicate: str,
@@ -219,6 +234,7 @@ def _clean(
         try:
             prepared = customers.prepare(values, partial=True)
             _keep_as_typed(prepared, typed)
+            problems.extend(_owned_by(actor, prepared.columns))
         except ValidationError as exc:
             problems.extend(exc.problems)
         if problems or prepared is None:
@@ -226,7 +242,7 @@ def _clean(
             reject_row(row, problems, reject)
             continue
         cleaned.append((row, prepared, _key_of(prepared.columns, key), contact))
-    saved = _matches(key, (k for _row, _prepared, k, _contact in cleaned if k is not None))
+    saved = _matches(actor, key, (k for _row, _prepared, k, _contact in cleaned if k is not None))
     staged: list[_Staged] = []
     for row, prepared, row_key, contact in cleaned:
         problem = None
@@ -408,7 +424,7 @@ def _write(
     def write(batch: int, chunk: list[_Staged]) -> None:
         nonlocal done
         # Looked up again: a customer saved since the rows were cleaned is matched now.
-        saved = _matches(key, (item.key for item in chunk if item.key is not None))
+        saved = _matches(actor, key, (item.key for item in chunk if item.key is not None))
         new: list[_Staged] = []
         for item in chunk:
             match = saved.get(item.key) if item.key is not None else None
@@ -484,7 +500,9 @@ def import_customers(
     inserter = PreboundInsert(m.Customer)
 
     def clean(chunk: list[SourceRow]) -> list[_Staged]:
-        staged = _clean(chunk, key, on_duplicate, counts, reject, inserter, _consent_source(source))
+        staged = _clean(
+            actor, chunk, key, on_duplicate, counts, reject, inserter, _consent_source(source)
+        )
         for item in staged:
             if item.match is None:
                 counts.created += 1

@@ -5,8 +5,19 @@ from collections.abc import Callable
 
 import pytest
 
-from crmtui.store import changes, customers, exports, followups, queue, scope, summary, timeline
+from crmtui.store import (
+    changes,
+    customers,
+    exports,
+    followups,
+    imports,
+    queue,
+    scope,
+    summary,
+    timeline,
+)
 from crmtui.store.errors import NotFoundError, PermissionDeniedError
+from crmtui.store.imports import SourceRow
 from crmtui.store.types import Actor, Customer, CustomerQuery
 
 
@@ -174,3 +185,30 @@ def test_sales_sees_follow_ups_only_about_its_own_customers(
     with pytest.raises(PermissionDeniedError, match="see other users' queues"):
         queue.list_queue(wang, everyone=True)
     assert followups.get_followup(actor, stray.id).title == "b"
+
+
+def test_sales_imports_customers_of_its_own_and_matches_only_those(
+    wang: Actor, two_books: dict[str, Customer]
+) -> None:
+    """An import is sales adding and editing customers: what it adds is its own, a row naming
+    another owner is refused, and a key matches only its own customers (another's phone is
+    not there to match, so the row is a new customer of wang's)."""
+    rows = [
+        SourceRow(2, {"name": "张伟", "phone": "13812345678", "city": "北京"}),  # wang's
+        SourceRow(3, {"name": "张丽", "phone": "13900001111", "city": "上海"}),  # li's phone
+        SourceRow(4, {"name": "新客户"}),
+    ]
+    summary_ = imports.import_customers(wang, rows, key="phone", on_duplicate="update")
+    assert (summary_.created, summary_.updated, summary_.rejected) == (2, 1, 0)
+    mine = customers.list_customers(wang, customers.EVERYONE, limit=None).rows
+    assert sorted(c.name for c in mine) == ["张丽", "张伟", "新客户"]
+    assert {c.owner for c in mine} == {"wang"}
+    assert customers.get_customer(wang, two_books["mine"].id).city == "北京"
+    rejected: list[imports.Rejected] = []
+    refused = imports.import_customers(
+        wang, [SourceRow(2, {"name": "给李", "owner": "li"})], reject=rejected.append
+    )
+    assert (refused.batch_id, refused.rejected) == (None, 1)
+    assert [(r.field, r.reason) for r in rejected] == [
+        ("owner", "sales may not give a customer to another user")
+    ]
