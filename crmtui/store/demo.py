@@ -877,15 +877,15 @@ def _write_chunk(
 def _search_document(draft: _Draft, customer_id: int) -> search.Document:
     """The search document `search.index_customer` would write, made from the draft in hand."""
     customer = draft.customer
-    return search.document(
-        customer_id,
+    return search.terms(
         name=customer["name"],
         company=customer["company"],
         email=customer["email"],
         notes=customer["notes"],
         phones=[customer["phone"], customer["alt_phone"], *(c["phone"] for c in draft.contacts)],
         contact_names=[c["name"] for c in draft.contacts],
-    )
+        index=False,
+    ).document(customer_id)
 
 
 def load_demo(

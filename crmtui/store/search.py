@@ -174,9 +174,9 @@ class Document:
 
 @dataclass(frozen=True)
 class Terms:
-    """A new customer's search document before the customer has an id, with SQLite's index
-    row made already: an import makes them while checking rows, so that writing them is only
-    binding values (see `index_terms`)."""
+    """A customer's search document but for its id, and SQLite's index row when made ahead:
+    an import makes them while checking rows, so that writing them is only binding values
+    (see `index_terms`)."""
 
     prefix: int  # the sort key's name part
     name: str
@@ -204,26 +204,14 @@ def terms(
     notes: str = "",
     phones: Iterable[str] = (),
     contact_names: Iterable[str] = (),
+    index: bool = True,
 ) -> Terms:
-    """The search terms of a new customer with these values (phones in E.164)."""
+    """The search terms of a customer with these values (phones in E.164); its document is
+    `.document(customer_id)`. `index=False` leaves out SQLite's index row (`_insert` makes
+    it when writing the document)."""
     names, text, phone_text = _columns(name, company, email, notes, phones, contact_names)
-    index_row = None if is_postgres() else _index_row(names, text, phone_text)
+    index_row = _index_row(names, text, phone_text) if index and not is_postgres() else None
     return Terms(_name_prefix(name), name, names, text, phone_text, index_row)
-
-
-def document(
-    customer_id: int,
-    *,
-    name: str,
-    company: str = "",
-    email: str = "",
-    notes: str = "",
-    phones: Iterable[str] = (),
-    contact_names: Iterable[str] = (),
-) -> Document:
-    """The search document of a customer with these values (phones in E.164)."""
-    names, text, phone_text = _columns(name, company, email, notes, phones, contact_names)
-    return Document(sort_key(name, customer_id), customer_id, name, names, text, phone_text)
 
 
 def _columns(
@@ -384,15 +372,15 @@ def _documents(first: int, last: int) -> list[Document]:
     columns = (c.id, c.name, c.company, c.email, c.notes, c.phone, c.alt_phone)
     rows = db.execute_sql(*c.select(*columns).where(c.id.between(first, last)).sql())
     return [
-        document(
-            cid,
+        terms(
             name=name,
             company=company,
             email=email,
             notes=notes,
             phones=[phone, alt_phone, *(p for _n, p in contacts.get(cid, ()))],
             contact_names=[n for n, _p in contacts.get(cid, ())],
-        )
+            index=False,
+        ).document(cid)
         for cid, name, company, email, notes, phone, alt_phone in rows
     ]
 
