@@ -150,7 +150,7 @@ class CrmApp(App[None]):
         from crmtui.screens.audit import AuditScreen  # when first opened (start-up time)
 
         if not isinstance(self.screen, AuditScreen):
-            self.push_screen(AuditScreen(self.actor))
+            self.push_screen(AuditScreen(self.actor, self.db_label))
 
     async def action_quit(self) -> None:
         # An import or export runs in a thread the process would wait for after the screen
