@@ -74,11 +74,15 @@ class AuditScreen(Screen[None]):
             told = _("Audit log intact: {count} rows, each in its place.").format(
                 count=report.checked
             )
-            held = ngettext(
-                "It holds the head {n} backup recorded.",
-                "It holds the heads {n} backups recorded.",
-                len(anchors),
-            ).format(n=len(anchors))
+            held = (
+                ngettext(
+                    "It holds the head {n} backup recorded.",
+                    "It holds the heads {n} backups recorded.",
+                    len(anchors),
+                ).format(n=len(anchors))
+                if anchors
+                else _("No backup recorded a head to hold it to.")
+            )
             self.notify("\n".join([f"{told} {held}", *report.notes]))
         else:
             self.notify(
