@@ -16,7 +16,7 @@ from crmtui.store import backup as store_backup
     invoke_without_command=True,
     help=_(
         "The audit log, newest first: logins, changes, views of a customer, imports, exports, "
-        "backups, restores. Admins only."
+        "backups, restores, refused attempts. Admins only."
     ),
 )
 @click.option("--user", "user_name", metavar="NAME", help=_("Only what this user did."))
