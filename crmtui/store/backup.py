@@ -926,10 +926,17 @@ def restore_backup(
     if actor is not None:
         with contextlib.suppress(StoreError, DatabaseFailure):
             replaced = audit.head()
-    if postgres:
-        safety = _pg_restore(target, path, encryption, keys, manifest, force, progress)
-    else:
-        safety = _sqlite_restore(_sqlite_path(target), path, encryption, keys, manifest, force)
+    try:
+        if postgres:
+            safety = _pg_restore(target, path, encryption, keys, manifest, force, progress)
+        else:
+            safety = _sqlite_restore(_sqlite_path(target), path, encryption, keys, manifest, force)
+    except BaseException as exc:
+        # Nothing was replaced (a restore either completes or leaves the database as it was),
+        # so the attempt goes into the database as it is, when there is one to write to.
+        if actor is not None:
+            _record_failed_restore(actor, target, path, exc, postgres)
+        raise
     _record_restore(actor, target, path, manifest, replaced, postgres)
     return RestoreResult(
         str(path),
@@ -965,6 +972,22 @@ def _record_restore(
     finally:
         if not postgres:
             store_db.close_database()
+
+
+def _record_failed_restore(
+    actor: Actor, target: str, path: Path, exc: BaseException, postgres: bool
+) -> None:
+    reason = str(exc) if isinstance(exc, StoreError) else type(exc).__name__
+    with contextlib.suppress(StoreError, DatabaseFailure):
+        if not postgres:
+            store_db.open_database(target)  # the restore may have closed it before failing
+        try:
+            audit.record(
+                actor, audit.RESTORE, target=path.name[:64], detail=reason[:500], result="failed"
+            )
+        finally:
+            if not postgres:
+                store_db.close_database()  # as after a restore: the caller opens it anew
 
 
 def _safety_name(database: Path) -> Path:

@@ -424,6 +424,14 @@ def test_restore_is_refused_while_another_process_has_the_database_open(
             backup.restore_backup(actor, db, Path(made.path), Keys())
         store_db.open_database(db)
         assert _names(actor) == ["Alice", "Later"]  # nothing changed
+        # but the attempt is recorded, in the database as it is
+        last = m.AuditEntry.select().order_by(m.AuditEntry.seq.desc()).get()
+        assert (last.action, last.target, last.result) == (
+            "restore",
+            Path(made.path).name,
+            "failed",
+        )
+        assert "another crmtui process" in last.detail
     finally:
         holder.kill()
         holder.wait()
