@@ -6,7 +6,8 @@ applied on top of these by the services that read customers.
 Every refusal is an audit row (result "refused", the action the permission tried), written
 by `refuse`: at once when no transaction is open, else after the transaction the refusal
 rolls back (`db.write_transaction` writes it), so that the row is not rolled back with it.
-Code that only asks whether to offer something calls `allowed`, which records nothing.
+Code that only asks whether to offer something calls `allowed` (or `denial`, for the
+message), which records nothing.
 """
 
 import contextlib
@@ -95,6 +96,15 @@ def authorize(actor: Actor, permission: str) -> None:
     """Refuse unless the actor's role grants `permission` (deny by default)."""
     if not allowed(actor, permission):
         raise refuse(actor, permission, _DESCRIPTIONS.get(permission, permission))
+
+
+def denial(actor: Actor, permission: str) -> PermissionDeniedError | None:
+    """The refusal `authorize` would raise, not recorded; None when allowed. For a screen
+    that reads ahead of what the user asked (each tab's list as a customer opens): that
+    reading is not the user's attempt, and recording it would add rows at every opening."""
+    if allowed(actor, permission):
+        return None
+    return PermissionDeniedError(actor.name, _DESCRIPTIONS.get(permission, permission))
 
 
 def refuse(actor: Actor, act: str, description: str, detail: str = "") -> PermissionDeniedError:
