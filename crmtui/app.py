@@ -27,8 +27,8 @@ from crmtui.messages import CustomersChanged, EditCustomer, LoggedIn, NewCustome
 from crmtui.screens.customers import TRANSFER_GROUP, CustomersScreen
 from crmtui.screens.help import HelpScreen, keys_of
 from crmtui.store.db import redact_url
-from crmtui.store.errors import DatabaseFailure, PermissionDeniedError, StoreError
-from crmtui.store.permissions import AUDIT_READ, DATABASE_BACKUP, allowed
+from crmtui.store.errors import DatabaseFailure, StoreError
+from crmtui.store.permissions import AUDIT_READ, DATABASE_BACKUP, FOLLOWUP_READ, allowed
 from crmtui.store.types import Actor, Customer
 
 if TYPE_CHECKING:
@@ -150,7 +150,7 @@ class CrmApp(App[None]):
         from crmtui.screens.audit import AuditScreen  # when first opened (start-up time)
 
         if not isinstance(self.screen, AuditScreen):
-            self.push_screen(AuditScreen(self.actor))
+            self.push_screen(AuditScreen(self.actor, self.db_label))
 
     async def action_quit(self) -> None:
         # An import or export runs in a thread the process would wait for after the screen
@@ -271,11 +271,9 @@ class CrmApp(App[None]):
         self._backup_warning = note.text if note is not None and note.warning else None
         if note is not None:
             parts.insert(0, note.text)
-        try:
+        # Asked first, not tried: a refusal is an audit row, and the header is redrawn often.
+        if allowed(self.actor, FOLLOWUP_READ):  # a role that may not has none to count
             count = followups.count_overdue(self.actor) if overdue is None else overdue
-        except PermissionDeniedError:
-            pass  # a role that may not read follow-ups has none to count
-        else:
             overdue = ngettext("{count} overdue follow-up", "{count} overdue follow-ups", count)
             parts.insert(0, overdue.format(count=count_text(count, queue.COUNT_CAP)))
         self.sub_title = " · ".join(parts)

@@ -1,11 +1,14 @@
 """`crmtui audit`: who did what, when, from where; and `audit verify`, the chain's check."""
 
+from pathlib import Path
+
 import click
 
-from crmtui.cli.common import acting_user, echo_json, json_option
+from crmtui.cli.common import acting_user, database_target, echo_json, json_option
 from crmtui.formatting import local_time, text_table
-from crmtui.i18n import _
+from crmtui.i18n import _, ngettext
 from crmtui.store import audit
+from crmtui.store import backup as store_backup
 
 
 @click.group(
@@ -13,7 +16,7 @@ from crmtui.store import audit
     invoke_without_command=True,
     help=_(
         "The audit log, newest first: logins, changes, views of a customer, imports, exports, "
-        "backups, restores. Admins only."
+        "backups, restores, refused attempts. Admins only."
     ),
 )
 @click.option("--user", "user_name", metavar="NAME", help=_("Only what this user did."))
@@ -69,25 +72,46 @@ def audit_group(
     "verify",
     help=_(
         "Check the audit log's hash chain: an edited row, a removed row or a log cut short "
-        "makes it fail (exit status 1), naming the rows."
+        "makes it fail (exit status 1), naming the rows. The log is also held to the head "
+        "(last row and hash) recorded in the manifest of each of this database's backups, "
+        "so a log cut back or rewritten after a backup fails too, naming the backup."
     ),
 )
+@click.option(
+    "--backups",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    metavar="DIR",
+    help=_("Where the backups are, when not in the usual place (`crmtui backup list`'s)."),
+)
 @json_option
-def verify(as_json: bool) -> None:
-    report = audit.verify(acting_user())
+def verify(directory: Path | None, as_json: bool) -> None:
+    actor = acting_user()
+    anchors = store_backup.audit_anchors(actor, database_target(), directory)
+    report = audit.verify(actor, anchors=anchors)
     if as_json:
         echo_json(
             {
                 "ok": report.ok,
                 "checked": report.checked,
                 "head": report.head,
+                "backups": len(anchors),
                 "problems": report.problems,
+                "notes": report.notes,
             }
         )
-    elif report.ok:
-        click.echo(_("audit log ok: {count} rows, chain intact").format(count=report.checked))
     else:
+        if report.ok:
+            click.echo(
+                _("audit log ok: {count} rows, chain intact").format(count=report.checked)
+                + " "
+                + ngettext(
+                    "(held to {n} backup's head)", "(held to {n} backups' heads)", len(anchors)
+                ).format(n=len(anchors))
+            )
         for problem in report.problems:
             click.echo(problem, err=True)
+        for note in report.notes:
+            click.echo(note, err=not report.ok)
     if not report.ok:
         raise SystemExit(1)

@@ -84,9 +84,10 @@ def _in_mib(bars: Progress | None) -> store_backup.Progress | None:
     help=_(
         "Back up the database, consistently, while others work.\n\n"
         "Writes NAME-TIME.db (SQLite) or NAME-TIME.dump (PostgreSQL, pg_dump -Fc) with a "
-        "manifest beside it (time, versions, row counts, SHA-256). With --encrypt the file is "
-        "age-encrypted (NAME-TIME.db.age) for the recipients of --recipient or the config's "
-        "[backup] recipient; `age -d -i KEYFILE` decrypts it without crmtui. "
+        "manifest beside it (time, versions, row counts, audit log head, SHA-256). With "
+        "--encrypt the file is age-encrypted (NAME-TIME.db.age) for the recipients of "
+        "--recipient or the config's [backup] recipient; `age -d -i KEYFILE` decrypts it "
+        "without crmtui. "
         "Default directory: the config's [backup] dir, else backups/ beside the database."
     ),
 )

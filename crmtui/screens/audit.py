@@ -8,8 +8,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 
 from crmtui.formatting import local_time
-from crmtui.i18n import _
+from crmtui.i18n import _, ngettext
 from crmtui.store import audit
+from crmtui.store import backup as store_backup
 from crmtui.store.errors import StoreError
 from crmtui.store.types import Actor, Page
 from crmtui.widgets.record_list import Column, RecordList
@@ -37,9 +38,10 @@ class AuditScreen(Screen[None]):
         Binding("ctrl+r", "reload", _("Reload"), show=False, id="audit.reload"),
     ]
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Actor, target: str) -> None:
         super().__init__()
         self.actor = actor
+        self.target = target  # the database's path or URL: its backups' heads are anchors
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -62,17 +64,29 @@ class AuditScreen(Screen[None]):
 
     def action_verify(self) -> None:
         try:
-            report = audit.verify(self.actor)
+            # Held to the heads the backups in the usual place recorded, as `audit verify`.
+            anchors = store_backup.audit_anchors(self.actor, self.target)
+            report = audit.verify(self.actor, anchors=anchors)
         except StoreError as exc:
             self.notify(str(exc), severity="error")
             return
         if report.ok:
-            self.notify(
-                _("Audit log intact: {count} rows, each in its place.").format(count=report.checked)
+            told = _("Audit log intact: {count} rows, each in its place.").format(
+                count=report.checked
             )
+            held = (
+                ngettext(
+                    "It holds the head {n} backup recorded.",
+                    "It holds the heads {n} backups recorded.",
+                    len(anchors),
+                ).format(n=len(anchors))
+                if anchors
+                else _("No backup recorded a head to hold it to.")
+            )
+            self.notify("\n".join([f"{told} {held}", *report.notes]))
         else:
             self.notify(
-                "\n".join(report.problems),
+                "\n".join([*report.problems, *report.notes]),
                 title=_("Audit log tampered with"),
                 severity="error",
                 timeout=30,

@@ -20,7 +20,8 @@ from crmtui.i18n import _
 from crmtui.screens.dialog import Dialog
 from crmtui.store import backup as store_backup
 from crmtui.store import db as store_db
-from crmtui.store.errors import PermissionDeniedError, StoreError
+from crmtui.store.errors import StoreError
+from crmtui.store.permissions import DATABASE_BACKUP, allowed
 from crmtui.store.types import Actor
 
 
@@ -34,10 +35,11 @@ class BackupNote:
 
 def backup_note(actor: Actor, target: str) -> BackupNote | None:
     """The header's note on backups; None for a role that may not back up (nothing to do)."""
+    # Asked first, not tried: a refusal is an audit row, and the header asks every minute.
+    if not allowed(actor, DATABASE_BACKUP):
+        return None
     try:
         fresh = store_backup.backup_freshness(actor, target)
-    except PermissionDeniedError:
-        return None
     except StoreError:
         return BackupNote(_("backups unreadable"), warning=True)
     if fresh.age is None:

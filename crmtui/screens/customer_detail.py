@@ -31,6 +31,7 @@ from crmtui.screens.record_types import RecordType, record_types
 from crmtui.store import changes, custom_fields, customers, followups, summary, timeline, users
 from crmtui.store.errors import ConflictError, NotFoundError, StoreError
 from crmtui.store.fields import FieldSpec
+from crmtui.store.permissions import HISTORY_READ, denial
 from crmtui.store.types import Actor, Customer, CustomFieldDef, HistoryEntry, Page, User
 from crmtui.widgets.record_list import Column, RecordList
 
@@ -274,13 +275,20 @@ class CustomerDetailScreen(Screen[None]):
             pass  # a role that may not read them sees ids and no custom fields
         self.user_names = {u.id: u.name for u in self.users}
 
+    # Each tab's list reads as the customer opens, before the user asks for it: a role that
+    # may not read it is told so without trying (`denial`), else every opening would add a
+    # refused row per tab to the audit log.
     def _fetcher(self, record_type: RecordType) -> Callable[[int, int], Page]:
         def fetch(offset: int, limit: int) -> Page:
+            if (refused := denial(self.actor, record_type.reads)) is not None:
+                raise refused
             return record_type.page(self.actor, self.customer_id, offset, limit)
 
         return fetch
 
     def _history_page(self, offset: int, limit: int) -> Page:
+        if (refused := denial(self.actor, HISTORY_READ)) is not None:
+            raise refused
         return changes.list_customer_changes(
             self.actor, self.customer_id, offset=offset, limit=limit
         )
@@ -301,6 +309,8 @@ class CustomerDetailScreen(Screen[None]):
             return False
         self.query_one("#customer-card", Static).update(card_content(self.customer))
         try:
+            if (refused := denial(self.actor, HISTORY_READ)) is not None:
+                raise refused  # the figures come from the records: as for a tab, above
             figures, problem = summary.customer_summary(self.actor, self.customer_id), ""
         except StoreError as exc:
             figures, problem = None, str(exc)

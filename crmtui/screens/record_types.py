@@ -16,6 +16,7 @@ from crmtui.i18n import _
 from crmtui.labels import choice_label
 from crmtui.store import followups, timeline
 from crmtui.store.fields import FieldSpec
+from crmtui.store.permissions import FOLLOWUP_READ, HISTORY_READ
 from crmtui.store.types import Actor, Page
 from crmtui.widgets.record_list import Column
 
@@ -34,6 +35,7 @@ class RecordType:
     delete: Callable[[Actor, int, int | None], None]
     new_values: Callable[[Actor], dict[str, object]]
     describe: Callable[[Any], str]  # a record in a few words, for a confirmation
+    reads: str = HISTORY_READ  # the permission `page` needs, asked before a tab reads ahead
 
 
 def _day(value: Any) -> str:
@@ -170,5 +172,6 @@ def record_types(user_names: Mapping[int, str]) -> tuple[RecordType, ...]:
             delete=followups.delete_followup,
             new_values=followups.new_followup_values,
             describe=lambda f: f"{f.title}, {local_time(f.due_at)}",
+            reads=FOLLOWUP_READ,
         ),
     )

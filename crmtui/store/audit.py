@@ -15,7 +15,8 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from crmtui.i18n import _
@@ -53,10 +54,23 @@ class AuditHeadValue:
 
 
 @dataclass(frozen=True)
+class Anchor:
+    """A head recorded outside the log, such as in a backup's manifest: the log must still
+    hold row `seq` with this hash. `source` (the backup's file name) is named in problems."""
+
+    seq: int
+    hash: str
+    source: str = ""
+    recorded_at: dt.datetime | None = None  # naive UTC: when the head was read
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     checked: int
     head: AuditHeadValue
     problems: tuple[str, ...]
+    # What was not held against the log, and why (a backup of a log a restore replaced).
+    notes: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -228,13 +242,81 @@ def _chain() -> Iterator[m.AuditEntry]:
         last = rows[-1].seq
 
 
-def verify(actor: Actor, *, anchors: tuple[AuditHeadValue, ...] = ()) -> VerifyReport:
+RESTORE = "restore"  # the action of the row a restore writes into the restored log
+_REPLACED = re.compile(r"replaced_head=(\d+):([0-9a-f]{64})")
+
+
+def restore_detail(replaced: AuditHeadValue | None, backup_head: AuditHeadValue | None) -> str:
+    """The `detail` of a restore's row: where the backup's log ended, and the head of the log
+    the restore replaced (None: the database could not be read), which `verify` needs to
+    tell a backup of that replaced log from a log cut short."""
+    parts = [f"backup_head={backup_head.seq}" if backup_head else "backup_head=unknown"]
+    parts.append(
+        f"replaced_head={replaced.seq}:{replaced.hash}" if replaced else "replaced_head=unknown"
+    )
+    return "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class _Restore:
+    seq: int  # the restore's row: the restored log ended at the row before
+    at: dt.datetime
+    replaced: AuditHeadValue | None
+
+    def replaced_part(self, anchor: Anchor) -> bool:
+        """Whether `anchor` was read from the log this restore replaced: past the restored
+        log's end, and the replaced log's head itself or read before the restore (seconds:
+        the row's time has no fraction)."""
+        if anchor.seq < self.seq:
+            return False
+        if self.replaced is not None:
+            if (anchor.seq, anchor.hash) == (self.replaced.seq, self.replaced.hash):
+                return True
+            if anchor.seq > self.replaced.seq:
+                return False
+        recorded = anchor.recorded_at
+        return recorded is not None and recorded.replace(microsecond=0) <= self.at
+
+
+def _restore_of(row: m.AuditEntry) -> _Restore | None:
+    if row.action != RESTORE or row.result != "ok":
+        return None
+    found = _REPLACED.search(row.detail)
+    replaced = AuditHeadValue(int(found[1]), found[2]) if found else None
+    return _Restore(row.seq, row.at, replaced)
+
+
+def _anchor_problem(anchor: Anchor, missing: bool) -> str:
+    if not anchor.source:
+        if missing:
+            return _("row {seq}, recorded by a backup, is not in the log").format(seq=anchor.seq)
+        return _("row {seq} differs from the one a backup recorded").format(seq=anchor.seq)
+    if missing:
+        return _("row {seq}, recorded by backup {backup}, is not in the log").format(
+            seq=anchor.seq, backup=anchor.source
+        )
+    return _("row {seq} differs from the one backup {backup} recorded").format(
+        seq=anchor.seq, backup=anchor.source
+    )
+
+
+def verify(actor: Actor, *, anchors: Sequence[Anchor | AuditHeadValue] = ()) -> VerifyReport:
     """Check every row's hash and link, the head, and that the chain holds each of `anchors`
-    (heads recorded elsewhere earlier, such as in backup manifests)."""
+    (heads recorded elsewhere earlier, such as in backup manifests).
+
+    An anchor the log does not hold is a problem, unless a restore written in the log since
+    explains it: a backup of the log that restore replaced (see `_Restore`) is a note.
+    """
     authorize(actor, AUDIT_READ)
     problems: list[str] = []
     expected_seq, prev_hash, checked = 1, GENESIS, 0
-    wanted = {anchor.seq: anchor.hash for anchor in anchors if anchor.seq}
+    wanted: dict[int, list[Anchor]] = {}
+    for given in anchors:
+        if given.seq:
+            anchor = given if isinstance(given, Anchor) else Anchor(given.seq, given.hash)
+            wanted.setdefault(anchor.seq, []).append(anchor)
+    unmatched: list[tuple[Anchor, bool]] = []  # with True: not in the log at all
+    restores: list[_Restore] = []
     with m.AuditEntry._meta.database.atomic():  # one consistent snapshot of log and head
         for row in _chain():
             checked += 1
@@ -264,10 +346,11 @@ def verify(actor: Actor, *, anchors: tuple[AuditHeadValue, ...] = ()) -> VerifyR
             )
             if digest != row.hash:
                 problems.append(_("row {seq} was changed after it was written").format(seq=row.seq))
-            if row.seq in wanted and wanted.pop(row.seq) != row.hash:
-                problems.append(
-                    _("row {seq} differs from the one a backup recorded").format(seq=row.seq)
-                )
+            for anchor in wanted.pop(row.seq, ()):
+                if anchor.hash != row.hash:
+                    unmatched.append((anchor, False))
+            if (restore := _restore_of(row)) is not None:
+                restores.append(restore)
             expected_seq, prev_hash = row.seq + 1, row.hash
         recorded = head()
         last = expected_seq - 1
@@ -283,9 +366,22 @@ def verify(actor: Actor, *, anchors: tuple[AuditHeadValue, ...] = ()) -> VerifyR
                     head=recorded.seq, last=last
                 )
             )
-        for seq in sorted(wanted):
-            problems.append(_("row {seq}, recorded by a backup, is not in the log").format(seq=seq))
-    return VerifyReport(checked, recorded, tuple(problems[:_PROBLEMS_SHOWN]))
+    unmatched += [(anchor, True) for seq in sorted(wanted) for anchor in wanted[seq]]
+    notes: list[str] = []
+    for anchor, missing in sorted(unmatched, key=lambda item: item[0].seq):
+        restore = next((r for r in restores if r.replaced_part(anchor)), None)
+        if restore is None:
+            problems.append(_anchor_problem(anchor, missing))
+        else:
+            notes.append(
+                _(
+                    "backup {backup} holds row {seq} of the log the restore at row {restore} "
+                    "replaced: not checked"
+                ).format(backup=anchor.source or "?", seq=anchor.seq, restore=restore.seq)
+            )
+    return VerifyReport(
+        checked, recorded, tuple(problems[:_PROBLEMS_SHOWN]), tuple(notes[:_PROBLEMS_SHOWN])
+    )
 
 
 def describe_changes(columns: object) -> str:

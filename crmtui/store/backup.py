@@ -14,8 +14,15 @@ encryption) to the file. Verify replays the archive with `pg_restore` into a cou
 replays it into `psql` in one transaction, after dropping the schema.
 
 Every backup has a manifest beside it, `NAME.manifest.json`: when, what made it, the schema
-version, the row count of each table, the size and SHA-256 of the file. Verify checks the
-file against it, then the database inside (decrypted to a nameless file when encrypted).
+version, the row count of each table, the audit log's head (its last row and hash), the size
+and SHA-256 of the file. Verify checks the file against it, then the database inside
+(decrypted to a nameless file when encrypted). The head is read in the snapshot the backup
+copies, on both backends, so it is the last audit row the backup holds; `audit verify` holds
+the log to the heads of the backups it finds (`audit_anchors`), which catches a log cut back
+or rewritten after a backup.
+
+A backup writes an audit row (after it, so the row is not in the backup); a restore writes
+one into the restored database, naming the backup and the head of the log it replaced.
 """
 
 import contextlib
@@ -40,9 +47,10 @@ import platformdirs
 from crmtui import __version__
 from crmtui.config import APP_NAME, current_settings
 from crmtui.i18n import _
+from crmtui.store import audit, scratch
 from crmtui.store import db as store_db
 from crmtui.store import models as m
-from crmtui.store import scratch
+from crmtui.store.audit import Anchor, AuditHeadValue
 from crmtui.store.encryption import (
     HashingWriter,
     Keys,
@@ -50,8 +58,8 @@ from crmtui.store.encryption import (
     encrypt_stream,
     mode_of,
 )
-from crmtui.store.errors import StoreError
-from crmtui.store.permissions import DATABASE_BACKUP, DATABASE_RESTORE, authorize
+from crmtui.store.errors import DatabaseFailure, StoreError
+from crmtui.store.permissions import AUDIT_READ, DATABASE_BACKUP, DATABASE_RESTORE, authorize
 from crmtui.store.types import Actor
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -89,6 +97,9 @@ class Manifest:
     recipients: tuple[str, ...] = ()
     verified_at: str | None = None
     format: str = MANIFEST_FORMAT
+    # The audit log's last row and hash in the backup; None in manifests made before crmtui
+    # recorded it (they still load) and for a database without an audit log.
+    audit_head: AuditHeadValue | None = None
 
     def write(self, path: Path) -> None:
         """Write the manifest beside its backup, replacing any (the pending-file way)."""
@@ -114,6 +125,8 @@ def read_manifest(backup: Path) -> Manifest:
         if data.get("format") != MANIFEST_FORMAT:
             raise ValueError("unknown format")
         data["recipients"] = tuple(data.get("recipients", ()))
+        if (head := data.get("audit_head")) is not None:
+            data["audit_head"] = AuditHeadValue(int(head["seq"]), str(head["hash"]))
         return Manifest(**data)
     except FileNotFoundError:
         raise BackupError(
@@ -121,7 +134,7 @@ def read_manifest(backup: Path) -> Manifest:
                 backup=backup, manifest=path.name
             )
         ) from None
-    except (OSError, ValueError, TypeError) as exc:
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         raise BackupError(
             _("{manifest} is not a crmtui backup manifest: {error}").format(
                 manifest=path, error=exc
@@ -261,6 +274,27 @@ def newest_backup(target: str, directory: Path | None = None) -> BackupInfo | No
     return _info(files[0][1]) if files else None
 
 
+def audit_anchors(actor: Actor, target: str, directory: Path | None = None) -> tuple[Anchor, ...]:
+    """The audit heads the manifests of this database's backups in `directory` (default:
+    `default_backup_dir`) recorded, for `audit.verify`. A backup without a readable manifest,
+    or whose manifest has no head (made by an older crmtui), gives none."""
+    authorize(actor, AUDIT_READ)
+    directory = directory or default_backup_dir(target)
+    found = []
+    for _key, path in _backup_files(directory, backup_stem(target)):
+        try:
+            manifest = read_manifest(path)
+        except BackupError:
+            continue
+        if manifest.audit_head is None:
+            continue
+        made = dt.datetime.fromisoformat(manifest.created_at)
+        made = made.astimezone(dt.UTC).replace(tzinfo=None) if made.tzinfo else made
+        head = manifest.audit_head
+        found.append(Anchor(head.seq, head.hash, source=path.name, recorded_at=made))
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Freshness:
     """How old the newest backup is, for the app's status line."""
@@ -314,6 +348,22 @@ def _counts(execute: Callable[[str], Any], present: set[str]) -> dict[str, int]:
     }
 
 
+def _audit_head(execute: Callable[[str], Any], present: set[str]) -> AuditHeadValue | None:
+    """The audit log's head as the snapshot `execute` reads sees it (None: no audit log)."""
+    head_table, log_table = m.AuditHead._meta.table_name, m.AuditEntry._meta.table_name
+    if head_table not in present:
+        return None
+    rows = execute(f'SELECT seq, hash FROM "{head_table}" WHERE id = {int(m.AUDIT_HEAD_ID)}')
+    if not rows and log_table in present:
+        # The head row removed: the log's last row, as `audit` itself carries on from.
+        rows = execute(f'SELECT seq, hash FROM "{log_table}" ORDER BY seq DESC LIMIT 1')
+    return (
+        AuditHeadValue(int(rows[0][0]), str(rows[0][1]))
+        if rows
+        else AuditHeadValue(0, audit.GENESIS)
+    )
+
+
 def _schema_version(execute: Callable[[str], Any], present: set[str]) -> int:
     if "schema_version" not in present:
         return 0
@@ -331,9 +381,25 @@ def create_backup(
     progress: Progress | None = None,
 ) -> BackupResult:
     """Back up the open database into `directory`; with `keys`, encrypted (age). `keep`
-    removes this database's oldest backups beyond that many, once the new one is complete."""
+    removes this database's oldest backups beyond that many, once the new one is complete.
+
+    The audit row is written after the backup, ok or failed: it is not in the backup, whose
+    manifest's head is the row before it."""
     authorize(actor, DATABASE_BACKUP)
-    return _make_backup(target, directory, keep, keys, progress)
+    try:
+        made = _make_backup(target, directory, keep, keys, progress)
+    except BaseException as exc:
+        # The attempt is recorded whatever stopped it; what the reason says stays readable.
+        reason = str(exc) if isinstance(exc, StoreError) else type(exc).__name__
+        where = str(directory or default_backup_dir(target))
+        with contextlib.suppress(StoreError, DatabaseFailure):
+            # The file was never named; the directory (the target column holds 64 characters
+            # at most) and the reason say where and why.
+            audit.record(actor, "backup", target=where[-64:], detail=reason[:500], result="failed")
+        raise
+    mode = made.manifest.encryption or "plain"
+    audit.record(actor, "backup", target=Path(made.path).name, detail=mode)
+    return made
 
 
 def _make_backup(
@@ -375,7 +441,7 @@ def _make_backup(
             crmtui_version=__version__,
             encryption=None if keys is None else ("passphrase" if keys.passphrase else "recipient"),
             recipients=keys.recipients if keys and not keys.passphrase else (),
-            **dataclasses.asdict(made),
+            **{field.name: getattr(made, field.name) for field in dataclasses.fields(made)},
         )
         # The manifest first: a backup under its final name always has one.
         manifest.write(manifest_path(final))
@@ -434,18 +500,19 @@ class _Made:
     tables: dict[str, int]
     size: int
     sha256: str
+    audit_head: AuditHeadValue | None
 
 
 def _sqlite_backup(
     path: Path, pending: scratch.PendingFile, keys: Keys | None, progress: Progress | None
 ) -> _Made:
     if keys is None:
-        tables, version = _sqlite_copy(path, pending.fd, progress)
+        tables, version, head = _sqlite_copy(path, pending.fd, progress)
         size, sha256 = _hash_and_sync(pending.fd, progress)
     else:
         plain = scratch.scratch_file(pending.final.parent)
         try:
-            tables, version = _sqlite_copy(path, plain, progress)
+            tables, version, head = _sqlite_copy(path, plain, progress)
             total = os.fstat(plain).st_size
             writer = HashingWriter(
                 pending.fd, (lambda d: progress(_("encrypting"), d, total)) if progress else None
@@ -457,12 +524,14 @@ def _sqlite_backup(
         finally:
             os.close(plain)
     tool = f"apsw {apsw.apsw_version()}"
-    return _Made(apsw.sqlite_lib_version(), tool, version, tables, size, sha256)
+    return _Made(apsw.sqlite_lib_version(), tool, version, tables, size, sha256, head)
 
 
-def _sqlite_copy(path: Path, dest_fd: int, progress: Progress | None) -> tuple[dict[str, int], int]:
+def _sqlite_copy(
+    path: Path, dest_fd: int, progress: Progress | None
+) -> tuple[dict[str, int], int, AuditHeadValue | None]:
     """Copy the database at `path` into the empty file `dest_fd`, as of one moment; return the
-    row counts and schema version of that moment."""
+    row counts, schema version and audit head of that moment."""
     source = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READONLY)
     try:
         source.set_busy_timeout(store_db.BUSY_TIMEOUT_SECONDS * 1000)
@@ -482,6 +551,7 @@ def _sqlite_copy(path: Path, dest_fd: int, progress: Progress | None) -> tuple[d
         present = {row[0] for row in execute("SELECT name FROM sqlite_schema WHERE type='table'")}
         tables = _counts(execute, present)
         version = _schema_version(execute, present)
+        head = _audit_head(execute, present)
         page = execute("PRAGMA page_size")[0][0]
         with (
             scratch.open_fd_database(dest_fd, read_only=False) as dest,
@@ -499,7 +569,7 @@ def _sqlite_copy(path: Path, dest_fd: int, progress: Progress | None) -> tuple[d
         ) from None
     finally:
         source.close()
-    return tables, version
+    return tables, version, head
 
 
 # PostgreSQL ------------------------------------------------------------------------------
@@ -559,6 +629,8 @@ def _pg_backup(
         }
         tables = _counts(execute, present)
         version = _schema_version(execute, present)
+        # In the snapshot pg_dump reads too: exactly the last audit row the dump holds.
+        head = _audit_head(execute, present)
         server = conn.execute("SHOW server_version").fetchone()[0]
         command = [pg_dump, "-Fc", "--snapshot", snapshot, "-n", schema, "-d", conninfo]
         report = (lambda done: progress(_("dumping"), done, None)) if progress else None
@@ -579,7 +651,7 @@ def _pg_backup(
                 raise _tool_failed("pg_dump", code, stderr)
         conn.execute("COMMIT")
     tool = subprocess.run([pg_dump, "--version"], capture_output=True, text=True).stdout.strip()
-    return _Made(server, tool, version, tables, writer.size, writer.sha256.hexdigest())
+    return _Made(server, tool, version, tables, writer.size, writer.sha256.hexdigest(), head)
 
 
 # ---------------------------------------------------------------------------------------
@@ -848,10 +920,24 @@ def restore_backup(
                 "{path} holds schema version {found}, newer than this crmtui ({mine}); upgrade"
             ).format(path=path, found=manifest.schema_version, mine=store_db.SCHEMA_VERSION)
         )
-    if postgres:
-        safety = _pg_restore(target, path, encryption, keys, manifest, force, progress)
-    else:
-        safety = _sqlite_restore(_sqlite_path(target), path, encryption, keys, manifest, force)
+    # The head of the log about to be replaced, for the restore's audit row (None: the
+    # database could not be opened, or holds no readable head).
+    replaced = None
+    if actor is not None:
+        with contextlib.suppress(StoreError, DatabaseFailure):
+            replaced = audit.head()
+    try:
+        if postgres:
+            safety = _pg_restore(target, path, encryption, keys, manifest, force, progress)
+        else:
+            safety = _sqlite_restore(_sqlite_path(target), path, encryption, keys, manifest, force)
+    except BaseException as exc:
+        # Nothing was replaced (a restore either completes or leaves the database as it was),
+        # so the attempt goes into the database as it is, when there is one to write to.
+        if actor is not None:
+            _record_failed_restore(actor, target, path, exc, postgres)
+        raise
+    _record_restore(actor, target, path, manifest, replaced, postgres)
     return RestoreResult(
         str(path),
         store_db.redact_url(target),
@@ -860,6 +946,48 @@ def restore_backup(
         manifest.tables,
         safety,
     )
+
+
+def _record_restore(
+    actor: Actor | None,
+    target: str,
+    path: Path,
+    manifest: Manifest,
+    replaced: AuditHeadValue | None,
+    postgres: bool,
+) -> None:
+    """Write the restore's row into the restored database's log, so the log says it was
+    restored, from which backup, by whom (no one: the database could not be opened), and
+    where the log it replaced ended (`audit.verify` reads that to tell the backups of the
+    replaced log from a log cut short).
+
+    A SQLite database is opened for it and closed again (the restore closed it, and the
+    caller opens it anew); opening upgrades the schema of a backup made by an older crmtui,
+    as the next opening would. PostgreSQL's connection reads the restored schema as it is."""
+    detail = audit.restore_detail(replaced, manifest.audit_head)
+    if not postgres:
+        store_db.open_database(target)
+    try:
+        audit.record(actor, audit.RESTORE, target=path.name[:64], detail=detail)
+    finally:
+        if not postgres:
+            store_db.close_database()
+
+
+def _record_failed_restore(
+    actor: Actor, target: str, path: Path, exc: BaseException, postgres: bool
+) -> None:
+    reason = str(exc) if isinstance(exc, StoreError) else type(exc).__name__
+    with contextlib.suppress(StoreError, DatabaseFailure):
+        if not postgres:
+            store_db.open_database(target)  # the restore may have closed it before failing
+        try:
+            audit.record(
+                actor, audit.RESTORE, target=path.name[:64], detail=reason[:500], result="failed"
+            )
+        finally:
+            if not postgres:
+                store_db.close_database()  # as after a restore: the caller opens it anew
 
 
 def _safety_name(database: Path) -> Path:

@@ -475,8 +475,24 @@ def is_postgres(db: peewee.Database | None = None) -> bool:
 @contextlib.contextmanager
 def write_transaction() -> Iterator[None]:
     """A write transaction: IMMEDIATE on SQLite, so the write lock is taken up front."""
-    with current_database().atomic():
-        yield
+    database = current_database()
+    outermost = not database.in_transaction()
+    try:
+        with database.atomic():
+            yield
+    except BaseException as exc:
+        if outermost:
+            after_rollback(exc)
+        raise
+
+
+def after_rollback(exc: BaseException) -> None:
+    """Once the outermost transaction has rolled back for `exc`: what `exc` left to write
+    then (a refusal's audit row, which the rollback would otherwise have taken along)."""
+    write = getattr(exc, "after_rollback", None)
+    if write is not None:
+        exc.after_rollback = None  # once, however many transactions it passes
+        write()
 
 
 def redact_url(target: str) -> str:

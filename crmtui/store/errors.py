@@ -1,5 +1,6 @@
 """The errors the store raises. Each carries a message fit to show a user as it is."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from peewee import DatabaseError as DatabaseFailure
@@ -61,4 +62,7 @@ class PermissionDeniedError(StoreError):
     def __init__(self, user: str, action: str) -> None:
         self.user = user
         self.action = action
+        # Set when refused inside a transaction: writes the refusal's audit row once that
+        # transaction has rolled back (see `permissions.refuse`, `db.write_transaction`).
+        self.after_rollback: Callable[[], None] | None = None
         super().__init__(_("{user} may not {action}").format(user=user, action=action))

@@ -39,7 +39,7 @@ from crmtui.store import audit, custom_fields, customers, scope, search, vocabul
 from crmtui.store import models as m
 from crmtui.store import types as t
 from crmtui.store.customers import EVERYONE
-from crmtui.store.db import current_database, is_postgres
+from crmtui.store.db import after_rollback, current_database, is_postgres
 from crmtui.store.errors import ValidationError
 from crmtui.store.permissions import CUSTOMER_READ, HISTORY_READ, authorize
 from crmtui.store.types import Actor, CustomerQuery
@@ -347,8 +347,14 @@ def _snapshot() -> Iterator[None]:
     DEFERRED on SQLite, so no write lock is taken; REPEATABLE READ on PostgreSQL, whose default
     gives each statement a snapshot of its own."""
     database = current_database()
-    with database.atomic("REPEATABLE READ" if is_postgres(database) else "DEFERRED"):
-        yield
+    outermost = not database.in_transaction()
+    try:
+        with database.atomic("REPEATABLE READ" if is_postgres(database) else "DEFERRED"):
+            yield
+    except BaseException as exc:
+        if outermost:
+            after_rollback(exc)  # a refusal inside the read is recorded after it
+        raise
 
 
 def _in_snapshot(

@@ -2,10 +2,18 @@
 
 Ownership rules (sales sees only its own customers, marketing sees masked contacts) are
 applied on top of these by the services that read customers.
+
+Every refusal is an audit row (result "refused", the action the permission tried), written
+by `refuse`: at once when no transaction is open, else after the transaction the refusal
+rolls back (`db.write_transaction` writes it), so that the row is not rolled back with it.
+Code that only asks whether to offer something calls `allowed` (or `denial`, for the
+message), which records nothing.
 """
 
+import contextlib
+
 from crmtui.i18n import _
-from crmtui.store.errors import PermissionDeniedError
+from crmtui.store.errors import DatabaseFailure, PermissionDeniedError, StoreError
 from crmtui.store.types import Actor
 
 CUSTOMER_READ = "customer.read"
@@ -87,4 +95,37 @@ def allowed(actor: Actor, permission: str) -> bool:
 def authorize(actor: Actor, permission: str) -> None:
     """Refuse unless the actor's role grants `permission` (deny by default)."""
     if not allowed(actor, permission):
-        raise PermissionDeniedError(actor.name, _DESCRIPTIONS.get(permission, permission))
+        raise refuse(actor, permission, _DESCRIPTIONS.get(permission, permission))
+
+
+def denial(actor: Actor, permission: str) -> PermissionDeniedError | None:
+    """The refusal `authorize` would raise, not recorded; None when allowed. For a screen
+    that reads ahead of what the user asked (each tab's list as a customer opens): that
+    reading is not the user's attempt, and recording it would add rows at every opening."""
+    if allowed(actor, permission):
+        return None
+    return PermissionDeniedError(actor.name, _DESCRIPTIONS.get(permission, permission))
+
+
+def refuse(actor: Actor, act: str, description: str, detail: str = "") -> PermissionDeniedError:
+    """The error refusing `actor` the `act` (a permission's name), described for the user;
+    recorded in the audit log with `detail` (what else was tried, never a value)."""
+    from crmtui.store import audit  # audit builds on this module
+    from crmtui.store import db as store_db
+
+    error = PermissionDeniedError(actor.name, description)
+
+    def write() -> None:
+        # A refusal that cannot be recorded (the database failing, read-only) is still
+        # refused: the user is told the refusal, not a second failure that hides it.
+        with contextlib.suppress(StoreError, DatabaseFailure):
+            audit.record(actor, act[:32], detail=detail, result="refused")
+
+    database = store_db.database_proxy.obj
+    if database is None:
+        return error  # no database to record in (nothing was read or written either)
+    if database.in_transaction():
+        error.after_rollback = write
+    else:
+        write()
+    return error

@@ -46,8 +46,8 @@ from crmtui.i18n import _, ngettext
 from crmtui.store import models as m
 from crmtui.store import scope, vocabulary
 from crmtui.store.db import current_database, is_postgres
-from crmtui.store.errors import PermissionDeniedError, ValidationError
-from crmtui.store.permissions import FOLLOWUP_READ, authorize
+from crmtui.store.errors import ValidationError
+from crmtui.store.permissions import FOLLOWUP_READ, authorize, refuse
 from crmtui.store.types import Actor
 
 SECTIONS = ("overdue", "today", "week", "later")
@@ -344,7 +344,9 @@ def _whose(actor: Actor, user: str | None, everyone: bool) -> _Owner:
         raise ValidationError.single("user", _("name a user or everyone, not both"))
     if scope.own_only(actor):
         if everyone or (user and user.strip() != actor.name):
-            raise PermissionDeniedError(actor.name, _("see other users' queues"))
+            raise refuse(
+                actor, FOLLOWUP_READ, _("see other users' queues"), detail="another user's queue"
+            )
         return _Owner(actor.id, customers_of=actor.id)
     if everyone:
         return _Owner(None)

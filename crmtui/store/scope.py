@@ -12,7 +12,8 @@ import dataclasses
 
 from crmtui.i18n import _
 from crmtui.store import models as m
-from crmtui.store.errors import NotFoundError, PermissionDeniedError
+from crmtui.store.errors import NotFoundError
+from crmtui.store.permissions import CUSTOMER_READ, CUSTOMER_WRITE, refuse
 from crmtui.store.types import Actor, Customer, CustomerQuery
 
 _OWN_ONLY = frozenset({"sales"})
@@ -31,7 +32,9 @@ def visible_query(actor: Actor, query: CustomerQuery) -> CustomerQuery:
     if not own_only(actor):
         return query
     if query.owner and query.owner != actor.name:
-        raise PermissionDeniedError(actor.name, _("see other users' customers"))
+        raise refuse(
+            actor, CUSTOMER_READ, _("see other users' customers"), detail="owner=another user"
+        )
     return dataclasses.replace(query, owner=actor.name)
 
 
@@ -53,7 +56,7 @@ def check_customer(actor: Actor, customer_id: int) -> None:
 def check_new_owner(actor: Actor, owner_id: int | None) -> None:
     """Sales hands a customer to another user only through a manager."""
     if own_only(actor) and owner_id != actor.id:
-        raise PermissionDeniedError(actor.name, _("give a customer to another user"))
+        raise refuse(actor, CUSTOMER_WRITE, _("give a customer to another user"), detail="owner")
 
 
 def mask_phone(number: str) -> str:

@@ -92,6 +92,8 @@ async def test_b_backs_up_with_a_progress_bar_and_tells_where(
         made, manifest = _backups(db)
         assert manifest.name == made.name + store_backup.MANIFEST_SUFFIX
         assert json.loads(manifest.read_text())["tables"]["customer"] == 200
+        # The dialog's result reaches the app's callback (which tells) after the dialog is gone.
+        await _until(pilot, lambda: bool(told))
         [message] = told
         assert str(made) in message and "KiB" in message
         await pilot.pause()

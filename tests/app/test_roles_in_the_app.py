@@ -48,3 +48,21 @@ async def test_marketing_sees_phones_masked(db: str, actor: Actor) -> None:
         await pilot.pause()
         text = await screen_text(pilot)
         assert "138 **** 5678" in text and "1234" not in text
+
+
+async def test_opening_a_customer_is_no_refused_attempt(db: str, actor: Actor) -> None:
+    """Marketing may not read records or history: the tabs say so without trying, so opening
+    a customer adds its view to the audit log, and no refused row for each tab."""
+    mei = _user("mei", "marketing")
+    customers.add_customer(actor, {"name": "王芳"})
+    app = CrmApp(actor=mei, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        for tab in "2345678":
+            await pilot.press(tab)
+            await pilot.pause()
+        assert "may not read customer history" in await screen_text(pilot)
+    mine = m.AuditEntry.select().where(m.AuditEntry.user_name == "mei")
+    assert [(row.action, row.result) for row in mine] == [("customer.view", "ok")]

@@ -14,12 +14,23 @@ Counts = Callable[[], dict[str, int]]
 
 
 def _table_counts() -> dict[str, int]:
-    return {model.__name__: model.select().count() for model in m.ALL_MODELS}
+    found = {model.__name__: model.select().count() for model in m.ALL_MODELS}
+    # A refusal's own audit row is what a refused call writes; the counts prove nothing else.
+    refused = m.AuditEntry.select().where(m.AuditEntry.result == "refused").count()
+    found["AuditEntry"] -= refused
+    return found
+
+
+def refused_rows() -> list[tuple[str, str]]:
+    """(user, action) of each refused act in the audit log, oldest first."""
+    rows = m.AuditEntry.select().where(m.AuditEntry.result == "refused").order_by(m.AuditEntry.seq)
+    return [(row.user_name, row.action) for row in rows]
 
 
 @pytest.fixture
 def counts(db: str) -> Counts:
-    """A function returning the number of rows of every table, history included."""
+    """A function returning the number of rows of every table, history included, the audit
+    rows of refused acts left out (see `refused_rows`)."""
     return _table_counts
 
 

@@ -204,3 +204,62 @@ def test_an_export_is_one_row_with_its_filter_and_count(actor: Actor, customer: 
         ("customers", "rows=1; everyone", "incomplete"),
     ]
     assert "张伟" not in " ".join(r.detail for r in rows)
+
+
+def _refused_rows() -> list[tuple[str, str, str]]:
+    rows = m.AuditEntry.select().where(m.AuditEntry.result == "refused").order_by(m.AuditEntry.seq)
+    return [(row.user_name, row.action, row.detail) for row in rows]
+
+
+def test_a_refused_act_leaves_one_refused_row(
+    actor: Actor, customer: Customer, make_actor: Callable[..., Actor]
+) -> None:
+    reader = make_actor("zhao", "readonly")
+    with pytest.raises(PermissionDeniedError):
+        audit.list_entries(reader)  # refused before any transaction
+    with pytest.raises(PermissionDeniedError):
+        customers.update_customer(reader, customer.id, {"city": "上海"}, customer.version)
+    assert _refused_rows() == [("zhao", "audit.read", ""), ("zhao", "customer.write", "")]
+    assert customers.get_customer(actor, customer.id).city != "上海"
+    assert audit.verify(actor).ok
+
+
+def test_a_refusal_inside_a_transaction_outlives_its_rollback(
+    actor: Actor, customer: Customer, make_actor: Callable[..., Actor]
+) -> None:
+    sales = make_actor("wang", "sales")
+    with pytest.raises(PermissionDeniedError), store_db.write_transaction():
+        # Something written first, then refused: the write is rolled back, the refusal kept.
+        customers.add_customer(actor, {"name": "王芳"})
+        customers.list_customers(sales, CustomerQuery(owner="someone else"))
+    assert [c.name for c in customers.list_customers(actor, limit=None).rows] == ["张伟"]
+    assert _refused_rows() == [("wang", "customer.read", "owner=another user")]
+    assert [a for a, _t, _d in _actions()].count("customer.create") == 1
+    assert audit.verify(actor).ok
+
+
+def test_asking_whether_a_role_may_records_nothing(
+    actor: Actor, make_actor: Callable[..., Actor]
+) -> None:
+    from crmtui.store.permissions import AUDIT_READ, allowed
+
+    reader = make_actor("zhao", "readonly")
+    assert not allowed(reader, AUDIT_READ)
+    assert _refused_rows() == []
+
+
+def test_verify_names_the_backup_whose_head_the_log_no_longer_holds(
+    actor: Actor, customer: Customer, tamper: Tamper
+) -> None:
+    _three_acts(actor, customer)
+    row3 = m.AuditEntry.get(m.AuditEntry.seq == 3).hash
+    anchors = (audit.Anchor(3, row3, source="crm-20260101T000000Z.db"),)
+    assert audit.verify(actor, anchors=anchors).ok
+    assert audit.verify(actor, anchors=(audit.Anchor(3, "0" * 64, source="b.db"),)).problems == (
+        "row 3 differs from the one backup b.db recorded",
+    )
+    tamper("DELETE FROM audit_log WHERE seq = 3")
+    tamper("UPDATE audit_head SET seq = 2, hash = (SELECT hash FROM audit_log WHERE seq = 2)")
+    assert audit.verify(actor, anchors=anchors).problems == (
+        "row 3, recorded by backup crm-20260101T000000Z.db, is not in the log",
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 import apsw
 import pytest
 
-from crmtui.store import backup, customers, encryption, users
+from crmtui.store import audit, backup, customers, encryption, users
 from crmtui.store import db as store_db
 from crmtui.store import models as m
 from crmtui.store.backup import BackupError
@@ -424,6 +424,14 @@ def test_restore_is_refused_while_another_process_has_the_database_open(
             backup.restore_backup(actor, db, Path(made.path), Keys())
         store_db.open_database(db)
         assert _names(actor) == ["Alice", "Later"]  # nothing changed
+        # but the attempt is recorded, in the database as it is
+        last = m.AuditEntry.select().order_by(m.AuditEntry.seq.desc()).get()
+        assert (last.action, last.target, last.result) == (
+            "restore",
+            Path(made.path).name,
+            "failed",
+        )
+        assert "another crmtui process" in last.detail
     finally:
         holder.kill()
         holder.wait()
@@ -460,3 +468,122 @@ def test_restore_brings_back_a_database_too_damaged_to_open(
     assert _names(actor) == ["Alice"]
     assert result.safety_copy
     assert Path(result.safety_copy).read_bytes().startswith(b"this is not a database")
+
+
+# ---------------------------------------------------------------------------------------
+# The audit log: the head in the manifest, a row for each backup and restore
+
+
+def _audit_rows() -> list[m.AuditEntry]:
+    return list(m.AuditEntry.select().order_by(m.AuditEntry.seq))
+
+
+def test_a_backup_records_the_audit_head_it_holds_and_is_recorded(
+    db: str, actor: Actor, make: Make, tmp_path: Path
+) -> None:
+    customers.add_customer(actor, {"name": "Alice"})
+    before = audit.head()
+    made = make()
+    assert made.manifest.audit_head == before
+    assert backup.read_manifest(Path(made.path)).audit_head == before
+    # The backup's own row comes after it: not in the backup, one past the manifest's head.
+    last = _audit_rows()[-1]
+    assert (last.seq, last.action, last.target, last.result) == (
+        before.seq + 1,
+        "backup",
+        Path(made.path).name,
+        "ok",
+    )
+    assert last.user_name == actor.name
+    anchors = backup.audit_anchors(actor, db, tmp_path / "backups")
+    assert [(a.seq, a.hash, a.source) for a in anchors] == [
+        (before.seq, before.hash, Path(made.path).name)
+    ]
+    assert audit.verify(actor, anchors=anchors).ok
+
+
+def test_the_head_is_of_the_snapshot_the_backup_copies(sqlite_target: str, tmp_path: Path) -> None:
+    store_db.open_database(sqlite_target)
+    actor = users.local_actor()
+    customers.add_customer(actor, {"name": "Alice"})
+    made = backup.create_backup(actor, sqlite_target, directory=tmp_path / "b")
+    conn = apsw.Connection(made.path, flags=apsw.SQLITE_OPEN_READONLY)
+    try:
+        held = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    assert made.manifest.audit_head == audit.AuditHeadValue(*held)
+
+
+def test_a_manifest_without_an_audit_head_still_loads(
+    db: str, actor: Actor, make: Make, tmp_path: Path
+) -> None:
+    made = make()
+    path = backup.manifest_path(Path(made.path))
+    old = json.loads(path.read_text())
+    del old["audit_head"]  # as crmtui wrote manifests before it recorded the head
+    path.write_text(json.dumps(old))
+    assert backup.read_manifest(Path(made.path)).audit_head is None
+    backup.verify_backup(Path(made.path), Keys())
+    assert backup.audit_anchors(actor, db, tmp_path / "backups") == ()
+
+
+def test_a_failed_backup_is_recorded_as_failed(db: str, actor: Actor, tmp_path: Path) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a directory")
+    with pytest.raises(BackupError):
+        backup.create_backup(actor, db, directory=blocked / "backups")
+    last = _audit_rows()[-1]
+    assert (last.action, last.result) == ("backup", "failed")
+    assert "cannot make backup directory" in last.detail
+
+
+def test_a_restore_is_recorded_in_the_restored_log(
+    db: str, actor: Actor, make: Make, tmp_path: Path
+) -> None:
+    customers.add_customer(actor, {"name": "Alice"})
+    made = make()
+    held = made.manifest.audit_head
+    assert held is not None
+    customers.add_customer(actor, {"name": "Later"})
+    later = make()  # of the log the restore replaces
+    replaced = audit.head()
+
+    backup.restore_backup(actor, db, Path(made.path), Keys())
+    store_db.open_database(db)
+    rows = _audit_rows()
+    restore = rows[-1]
+    assert (restore.seq, restore.action, restore.target, restore.result) == (
+        held.seq + 1,
+        "restore",
+        Path(made.path).name,
+        "ok",
+    )
+    assert restore.user_name == actor.name
+    assert f"backup_head={held.seq}" in restore.detail
+    assert f"replaced_head={replaced.seq}:{replaced.hash}" in restore.detail
+    assert [row.action for row in rows].count("backup") == 0  # the backup's row came after it
+    # The backups of the replaced log are told apart from a log cut short: notes, not faults.
+    report = audit.verify(actor, anchors=backup.audit_anchors(actor, db, tmp_path / "backups"))
+    assert report.ok, report.problems
+    assert any(Path(later.path).name in note for note in report.notes)
+    if store_db.is_postgres_url(db):
+        # The restore's safety backup went to the usual place, with the replaced log's head.
+        safety = backup.audit_anchors(actor, db)
+        assert [(a.seq, a.hash) for a in safety] == [(replaced.seq, replaced.hash)]
+        report = audit.verify(actor, anchors=safety)
+        assert report.ok and len(report.notes) == 1
+
+
+def test_a_restore_by_no_one_says_so(sqlite_target: str, tmp_path: Path) -> None:
+    store_db.open_database(sqlite_target)
+    actor = users.local_actor()
+    made = backup.create_backup(actor, sqlite_target, directory=tmp_path / "b")
+    store_db.close_database()
+    Path(sqlite_target).write_bytes(b"this is not a database" * 100)
+    backup.restore_backup(None, sqlite_target, Path(made.path), Keys())
+    store_db.open_database(sqlite_target)
+    restore = _audit_rows()[-1]
+    assert (restore.action, restore.user_name, restore.user_id) == ("restore", "", None)
+    assert "replaced_head=unknown" in restore.detail
+    assert audit.verify(actor).ok

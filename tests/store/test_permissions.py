@@ -20,7 +20,7 @@ from crmtui.store import (
 from crmtui.store.errors import PermissionDeniedError
 from crmtui.store.types import Actor, CustomerQuery
 
-from .conftest import Counts
+from .conftest import Counts, refused_rows
 
 Op = Callable[[Actor, dict[str, Any]], object]
 
@@ -109,10 +109,13 @@ def test_readonly_reads_but_every_write_is_refused(
     before = counts()
     for name, write in WRITES.items():
         with subtests.test(write=name):
+            refused = len(refused_rows())
             with pytest.raises(PermissionDeniedError) as caught:
                 write(viewer, data)
             assert str(caught.value).startswith("viewer may not ")
             assert counts() == before
+            # One audit row for the refusal, kept though its transaction rolled back.
+            assert refused_rows()[refused:] == [("viewer", refused_rows()[-1][1])]
     with pytest.raises(PermissionDeniedError, match="viewer may not change customers"):
         WRITES["add customer"](viewer, data)
 
@@ -127,9 +130,11 @@ def test_unknown_role_is_denied_everything(
     before = counts()
     for name, call in {**READS, **WRITES}.items():
         with subtests.test(call=name):
+            refused = len(refused_rows())
             with pytest.raises(PermissionDeniedError):
                 call(stranger, data)
             assert counts() == before
+            assert [who for who, _act in refused_rows()[refused:]] == ["stranger"]
 
 
 # role, permission, granted
