@@ -416,8 +416,12 @@ def open_database(target: str) -> peewee.Database:
     try:
         db.connect(reuse_if_open=True)
         _upgrade(db, ALL_MODELS)
-        if not is_postgres(db):  # PostgreSQL's imports are one transaction: none is left
-            from crmtui.store import batches  # it builds on the whole store
+        # An import interrupted on SQLite leaves its batch unfinished (PostgreSQL's imports
+        # are one transaction). Asked here in SQL: the store's modules that take a batch back
+        # are imported only then, not on every start.
+        unfinished = "SELECT 1 FROM import_batch WHERE finished_at IS NULL LIMIT 1"
+        if not is_postgres(db) and db.execute_sql(unfinished).fetchone():
+            from crmtui.store import batches
 
             batches.take_back_interrupted()
     except DatabaseOpenError:
