@@ -275,20 +275,22 @@ class CustomerDetailScreen(Screen[None]):
             pass  # a role that may not read them sees ids and no custom fields
         self.user_names = {u.id: u.name for u in self.users}
 
-    # Each tab's list reads as the customer opens, before the user asks for it: a role that
-    # may not read it is told so without trying (`denial`), else every opening would add a
-    # refused row per tab to the audit log.
+    def _require(self, permission: str) -> None:
+        """Each tab's list (and the figures) read as the customer opens, before the user asks
+        for them: a role that may not read one is told so without trying (`denial`), else
+        every opening would add a refused row per tab to the audit log."""
+        if (refused := denial(self.actor, permission)) is not None:
+            raise refused
+
     def _fetcher(self, record_type: RecordType) -> Callable[[int, int], Page]:
         def fetch(offset: int, limit: int) -> Page:
-            if (refused := denial(self.actor, record_type.reads)) is not None:
-                raise refused
+            self._require(record_type.reads)
             return record_type.page(self.actor, self.customer_id, offset, limit)
 
         return fetch
 
     def _history_page(self, offset: int, limit: int) -> Page:
-        if (refused := denial(self.actor, HISTORY_READ)) is not None:
-            raise refused
+        self._require(HISTORY_READ)
         return changes.list_customer_changes(
             self.actor, self.customer_id, offset=offset, limit=limit
         )
@@ -309,8 +311,7 @@ class CustomerDetailScreen(Screen[None]):
             return False
         self.query_one("#customer-card", Static).update(card_content(self.customer))
         try:
-            if (refused := denial(self.actor, HISTORY_READ)) is not None:
-                raise refused  # the figures come from the records: as for a tab, above
+            self._require(HISTORY_READ)  # the figures come from the records
             figures, problem = summary.customer_summary(self.actor, self.customer_id), ""
         except StoreError as exc:
             figures, problem = None, str(exc)

@@ -74,20 +74,17 @@ class Writer:
     """
 
     def __init__(self) -> None:
-        self._statements: dict[tuple[type[m.BaseModel], tuple[str, ...], bool], _Statement] = {}
+        self._statements: dict[tuple[type[m.BaseModel], tuple[str, ...]], _Statement] = {}
 
-    def _statement(
-        self, model: type[m.BaseModel], keys: tuple[str, ...], returning: bool
-    ) -> _Statement:
-        cache_key = (model, keys, returning)
+    def _statement(self, model: type[m.BaseModel], keys: tuple[str, ...]) -> _Statement:
+        cache_key = (model, keys)
         if cache_key not in self._statements:
             pk = model._meta.primary_key
             defaulted = tuple(
                 f for f in model._meta.sorted_fields if f is not pk and f.name not in keys
             )
             fields_ = [*(model._meta.fields[k] for k in keys), *defaulted]
-            query = model.insert_many([(None,) * len(fields_)], fields=fields_)
-            query = query.returning(pk) if returning else query.returning()
+            query = model.insert_many([(None,) * len(fields_)], fields=fields_).returning()
             sql, params = query.sql()
             assert len(params) == len(fields_)  # every value is bound, none inlined
             conversions = tuple(
@@ -98,26 +95,18 @@ class Writer:
 
     def insert(self, model: type[m.BaseModel], rows: Sequence[dict[str, Any]]) -> int:
         if rows:
-            statement = self._statement(model, tuple(rows[0]), False)
+            statement = self._statement(model, tuple(rows[0]))
             current_database().cursor().executemany(statement.sql, statement.params(rows))
         return len(rows)
 
-    def insert_returning_ids(
+    def insert_with_ids(
         self, model: type[m.BaseModel], rows: Sequence[dict[str, Any]]
     ) -> list[int]:
-        """Insert rows and return their ids, in the order of `rows`."""
-        if not rows:
-            return []
-        statement = self._statement(model, tuple(rows[0]), True)
-        cursor = current_database().cursor()
-        if not is_postgres():
-            return [row[0] for row in cursor.executemany(statement.sql, statement.params(rows))]
-        cursor.executemany(statement.sql, statement.params(rows), returning=True)
-        ids = []
-        while True:  # psycopg: one result set per row
-            ids.extend(row[0] for row in cursor.fetchall())
-            if not cursor.nextset():
-                return ids
+        """Insert rows (in the caller's write transaction) and return their ids, in the order
+        of `rows`. The ids are asked for first (`next_ids`) and inserted with the rows."""
+        ids = next_ids(model, len(rows))
+        self.insert(model, [{"id": i, **row} for i, row in zip(ids, rows, strict=True)])
+        return ids
 
 
 # Columns a new row is given when it is written, not when it is made ahead.

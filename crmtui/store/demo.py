@@ -840,13 +840,13 @@ def _created_history(actor: Actor, draft: _Draft, customer_id: int) -> dict[str,
 def _write_chunk(
     writer: Writer, actor: Actor, drafts: Sequence[_Draft], counts: dict[str, int]
 ) -> None:
-    customer_ids = writer.insert_returning_ids(m.Customer, [d.customer for d in drafts])
+    customer_ids = writer.insert_with_ids(m.Customer, [d.customer for d in drafts])
     for draft, customer_id in zip(drafts, customer_ids, strict=True):
         owned = (*draft.contacts, *draft.purchases, *draft.service_items, *draft.feedback)
         for row in (*owned, *draft.followups, *(row for row, _c in draft.communications)):
             row["customer"] = customer_id
     contacts = [row for d in drafts for row in d.contacts]
-    contact_ids = iter(writer.insert_returning_ids(m.Contact, contacts))
+    contact_ids = iter(writer.insert_with_ids(m.Contact, contacts))
     for draft in drafts:
         own_contacts = [next(contact_ids) for _row in draft.contacts]
         for row, contact in draft.communications:

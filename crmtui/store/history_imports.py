@@ -273,7 +273,7 @@ def _write(
                 ),
             )
         now = m.utcnow()
-        ids = writer.insert_returning_ids(
+        ids = writer.insert_with_ids(
             model,
             [new_row(model, {**i.columns, "customer": i.customer_id}, now) for i in chunk],
         )

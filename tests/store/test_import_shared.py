@@ -118,8 +118,9 @@ def test_take_back_restores_the_fields_a_batch_updated(
     rows = [SourceRow(i + 2, {"name": f"客户{i}", "city": "北京"}) for i in range(20)]
 
     def progress(stage: str, done: int) -> None:
-        if stage == "written" and done == 20:  # both turns of updates are committed
-            raise KeyboardInterrupt  # the user stops it
+        # In the second turn, the first committed: the user stops it.
+        if stage == "written" and done == 20:
+            raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         imports.import_customers(
