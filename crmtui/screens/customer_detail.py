@@ -432,7 +432,11 @@ class CustomerDetailScreen(Screen[None]):
         pane = self._record_pane()
         if pane is None or self.customer is None:
             return
-        form = RecordFormScreen(self.actor, pane.record_type, self.customer, None, self.users)
+        try:  # a role that may not add the record is told so before filling in the form
+            form = RecordFormScreen(self.actor, pane.record_type, self.customer, None, self.users)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            return
         self.app.push_screen(form, lambda saved: self._record_saved(pane, saved))
 
     def action_edit(self) -> None:

@@ -650,12 +650,12 @@ class QueueScreen(Screen[None]):
         try:
             customer = customers.get_customer(self.actor, item.customer_id)
             known = users.list_users(self.actor)
+            kinds = record_types({u.id: u.name for u in known})
+            record_type = next(kind for kind in kinds if kind.key == "followups")
+            form = RecordFormScreen(self.actor, record_type, customer, None, known)
         except StoreError as exc:
             self._failed(exc)
             return
-        kinds = record_types({u.id: u.name for u in known})
-        record_type = next(kind for kind in kinds if kind.key == "followups")
-        form = RecordFormScreen(self.actor, record_type, customer, None, known)
         self.app.push_screen(form, self._followup_added)
 
     def _followup_added(self, saved: Any | None) -> None:

@@ -106,7 +106,9 @@ def _views(rows: list[m.FollowUp]) -> list[FollowUp]:
 
 
 def new_followup_values(actor: Actor) -> dict[str, object]:
-    """The values a new follow-up starts with (the actor assigned), for a form to show."""
+    """The values a new follow-up starts with (the actor assigned), for a form to show:
+    refused to a role that could not save it."""
+    authorize(actor, FOLLOWUP_WRITE)
     return {**records.column_defaults(ENTITY, FIELDS), "assignee": actor.id}
 
 
@@ -181,6 +183,7 @@ def list_followups(
         own = m.Customer.select(m.Customer.id).where(m.Customer.owner == actor.id)
         select = select.where(m.FollowUp.customer.in_(own))
     if customer_id is not None:
+        scope.check_customer(actor, customer_id)
         select = select.where(m.FollowUp.customer == customer_id)
     elif not everyone:
         if assignee:

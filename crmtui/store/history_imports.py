@@ -22,7 +22,7 @@ from typing import IO, Any, NamedTuple
 
 from crmtui.config import phone_region
 from crmtui.i18n import _
-from crmtui.store import batches, followups, records, timeline, vocabulary
+from crmtui.store import batches, followups, records, scope, timeline, vocabulary
 from crmtui.store import fields as f
 from crmtui.store import models as m
 from crmtui.store.bulk import Writer, new_row
@@ -145,8 +145,9 @@ def _link_key(row: SourceRow, key: str | None) -> LinkKey | FieldProblem:
     return key, tuple(values)
 
 
-def _customers(keys: Iterable[LinkKey]) -> dict[LinkKey, list[tuple[int, str]]]:
-    """The saved customers (id, name) each key names: one query per kind of key."""
+def _customers(actor: Actor, keys: Iterable[LinkKey]) -> dict[LinkKey, list[tuple[int, str]]]:
+    """The saved customers (id, name) each key names that `actor` may see (sales: its own),
+    one query per kind of key."""
     wanted: dict[str, set[tuple[object, ...]]] = defaultdict(set)
     for key, values in keys:
         wanted[key].add(values)
@@ -155,6 +156,8 @@ def _customers(keys: Iterable[LinkKey]) -> dict[LinkKey, list[tuple[int, str]]]:
         columns = [getattr(m.Customer, column) for column in CUSTOMER_KEYS[key]]
         select = m.Customer.select(m.Customer.id, m.Customer.name, *columns)
         select = select.where(columns[0].in_(sorted({v[0] for v in value_set}, key=str)))
+        if scope.own_only(actor):
+            select = select.where(m.Customer.owner == actor.id)
         for customer_id, name, *values in select.order_by(m.Customer.id).tuples():
             found[key, tuple(values)].append((customer_id, name))
     return found
@@ -220,7 +223,9 @@ def _clean(
     """Clean a chunk of rows and find their customers; reject the bad ones. Returns the rest,
     to stage, and how many were rejected."""
     links = {row.line: _link_key(row, key) for row in rows}
-    found = _customers(link for link in links.values() if not isinstance(link, FieldProblem))
+    found = _customers(
+        actor, (link for link in links.values() if not isinstance(link, FieldProblem))
+    )
     users = _user_ids(kind, rows)
     staged: list[_Staged] = []
     rejected = 0

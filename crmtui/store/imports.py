@@ -563,7 +563,8 @@ def undo_import(actor: Actor, batch_id: int) -> UndoSummary:
     contacted: set[int] = set()  # customers who lost a communication
     with write_transaction():
         batch = m.ImportBatch.get_or_none(m.ImportBatch.id == batch_id)
-        if batch is None:
+        # Sales imports only its own customers, and takes back only its own imports.
+        if batch is None or (scope.own_only(actor) and batch.user_id != actor.id):
             raise NotFoundError(_("import batch"), batch_id)
         authorize(actor, BATCH_PERMISSIONS.get(batch.kind, CUSTOMER_WRITE))
         if batch.undone_at is not None:

@@ -149,7 +149,9 @@ def _check_dates(kind: Kind, columns: Mapping[str, object]) -> None:
 
 
 def new_record_values(actor: Actor, kind: Kind) -> dict[str, object]:
-    """The values a new record of `kind` starts with (users as ids), for a form to show."""
+    """The values a new record of `kind` starts with (users as ids), for a form to show:
+    refused to a role that could not save it."""
+    authorize(actor, HISTORY_WRITE)
     return {**records.column_defaults(kind.entity, kind.fields), **kind.defaults(actor)}
 
 
