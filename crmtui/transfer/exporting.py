@@ -116,11 +116,14 @@ def _replacing(path: Path) -> Iterator[IO[bytes]]:
     if path.is_dir():
         raise IsADirectoryError(21, os.strerror(21), str(path))
     handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed below, or removed on failure)
-        dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
+        "wb", dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
     )
     try:
         with handle:
-            yield handle
+            # The file itself, not the wrapper, opened for writing only: a write through the
+            # wrapper's attribute lookup, and a text layer resetting a decoder it has for a
+            # readable file at every write, cost 5% of a CSV export's time.
+            yield handle.file
             handle.flush()
             os.fsync(handle.fileno())
         with contextlib.suppress(FileNotFoundError):
