@@ -156,8 +156,7 @@ def _customers(actor: Actor, keys: Iterable[LinkKey]) -> dict[LinkKey, list[tupl
         columns = [getattr(m.Customer, column) for column in CUSTOMER_KEYS[key]]
         select = m.Customer.select(m.Customer.id, m.Customer.name, *columns)
         select = select.where(columns[0].in_(sorted({v[0] for v in value_set}, key=str)))
-        if scope.own_only(actor):
-            select = select.where(m.Customer.owner == actor.id)
+        select = scope.seen_by(actor, select)
         for customer_id, name, *values in select.order_by(m.Customer.id).tuples():
             found[key, tuple(values)].append((customer_id, name))
     return found
@@ -268,9 +267,10 @@ def _write(
         nonlocal created
         wanted = {item.customer_id for item in chunk}
         saved = m.Customer.select(m.Customer.id).where(m.Customer.id.in_(list(wanted)))
-        present = {customer_id for (customer_id,) in saved.tuples()}
+        present = {customer_id for (customer_id,) in scope.seen_by(actor, saved).tuples()}
         gone = next((item for item in chunk if item.customer_id not in present), None)
-        if gone is not None:  # deleted by someone else since the row was checked
+        # Deleted by someone else since the row was checked (or, to sales, handed to another).
+        if gone is not None:
             raise ValidationError.single(
                 "customer",
                 _("line {line}: customer {id} was deleted meanwhile").format(

@@ -204,9 +204,8 @@ def _matches(actor: Actor, key: str | None, keys: Iterable[Key]) -> dict[Key, in
         condition = functools.reduce(
             operator.or_, [(columns[0] == k[0]) & (columns[1] == k[1]) for k in wanted]
         )
-    if scope.own_only(actor):
-        condition &= m.Customer.owner == actor.id
-    query = m.Customer.select(m.Customer.id, *columns).where(condition).order_by(m.Customer.id)
+    query = scope.seen_by(actor, m.Customer.select(m.Customer.id, *columns).where(condition))
+    query = query.order_by(m.Customer.id)
     for customer_id, *values in query.tuples():
         found.setdefault(tuple(str(v or "") for v in values), customer_id)
     return found

@@ -10,6 +10,8 @@ and change customers, so the TUI, every command, import and export obey alike.
 
 import dataclasses
 
+import peewee
+
 from crmtui.i18n import _
 from crmtui.store import models as m
 from crmtui.store.errors import NotFoundError
@@ -36,6 +38,11 @@ def visible_query(actor: Actor, query: CustomerQuery) -> CustomerQuery:
             actor, CUSTOMER_READ, _("see other users' customers"), detail="owner=another user"
         )
     return dataclasses.replace(query, owner=actor.name)
+
+
+def seen_by(actor: Actor, customers: peewee.ModelSelect) -> peewee.ModelSelect:
+    """A select of customers narrowed to those `actor` sees: for sales, its own."""
+    return customers.where(m.Customer.owner == actor.id) if own_only(actor) else customers
 
 
 def check_owner(actor: Actor, customer_id: int, owner_id: int | None) -> None:

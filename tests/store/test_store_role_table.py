@@ -492,6 +492,7 @@ INTERNAL = {
     "scope.check_owner",
     "scope.masks_contacts",
     "scope.own_only",
+    "scope.seen_by",
     "scope.shown",
     "scope.visible_query",
 }
