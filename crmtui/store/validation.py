@@ -50,6 +50,9 @@ class Phone(NamedTuple):
 # digits, after an optional +86 or 0086: most phones in a Chinese customer list.
 _MOBILE_SEPARATORS = re.compile(r"[ ().-]")
 _MOBILE = re.compile(r"(\+86|0086)?(1[3-9]\d{9})")
+# How Chinese sheets write an extension (010-6552 9988 转 8001, 分机 8001, 内线 12), which
+# phonenumbers reads only as "ext.".
+_CHINESE_EXTENSION = re.compile(r"\s*(?:转分机|转|分机号?|内线|內線)\s*(?=\d)")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -95,7 +98,7 @@ def parse_phone(raw: str, region: str) -> Phone:
     import phonenumbers  # here, not at the top: start-up time (about 20 ms to import)
 
     try:
-        number = phonenumbers.parse(raw, region)
+        number = phonenumbers.parse(_CHINESE_EXTENSION.sub(" ext. ", raw), region)
     except phonenumbers.NumberParseException:
         raise ValueError(_("{raw!r} is not a phone number").format(raw=raw)) from None
     if not phonenumbers.is_valid_number(number):
