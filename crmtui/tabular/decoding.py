@@ -9,8 +9,12 @@ Detection, for files whose encoding is not given:
 2. otherwise ASCII text is read as it comes, undecided, until the first non-ASCII byte;
 3. the bytes from there (at least 4 KiB of them, or up to the end of the file) decide:
    valid UTF-8 is UTF-8, else GB18030 (the superset of GBK that Excel and WPS write on Chinese
-   Windows) if they decode as that. A file neither decodes as is read as UTF-8, so the error
-   names the line of the first bad byte.
+   Windows) if they decode as that and read as Chinese. A file neither decodes as is read as
+   UTF-8, so the error names the line of the first bad byte.
+4. "Read as Chinese": most of the non-ASCII characters are among GB2312's, the set everyday
+   Chinese is written in. GB18030 decodes most byte pairs, so a Western file (Windows-1252:
+   Müller, São Paulo) often decodes as GB18030 too, into rare characters (M黮ler, S鉶 Paulo);
+   such a file is refused, naming its line, rather than imported as that.
 A later byte that does not decode in the chosen encoding is an error naming its line.
 """
 
@@ -52,6 +56,7 @@ class DecodedLines:
         self._given = encoding is not None
         self.encoding = _codec_name(encoding) if encoding is not None else "utf-8"
         self._neither = False  # detection found neither UTF-8 nor GB18030
+        self._not_chinese = ""  # what GB18030 made of a sample that is not Chinese
         self._lines_done = 0
 
     def __iter__(self) -> Iterator[str]:
@@ -111,13 +116,16 @@ class DecodedLines:
             if data.startswith(bom):
                 self.encoding = codec
                 return data
+        line = b""  # the end of the ASCII text passed on: the start of the sample's first line
         while data.isascii():
             if not data:
                 return data
+            line = _last_line(line + data)
             yield data.decode("ascii")
             data = next(chunks, b"")
         start = _NON_ASCII.search(data).start()  # type: ignore[union-attr]  # not ASCII
         if start:
+            line = _last_line(line + data[:start])
             yield data[:start].decode("ascii")
             data = data[start:]
         end_of_file = False
@@ -127,9 +135,16 @@ class DecodedLines:
             end_of_file = not more
         for codec in ("utf-8", "gb18030"):
             try:
-                codecs.getincrementaldecoder(codec)("strict").decode(data, final=end_of_file)
+                text = codecs.getincrementaldecoder(codec)("strict").decode(data, final=end_of_file)
             except UnicodeDecodeError:
                 continue
+            if codec == "gb18030" and not _reads_as_chinese(text):
+                rare = next(i for i, c in enumerate(text) if not c.isascii() and _is_rare(c))
+                start = len(text[:rare].encode(codec))
+                line_start = max(text.rfind("\n", 0, rare), text.rfind("\r", 0, rare)) + 1
+                before = line.decode("ascii") if line_start == 0 else ""
+                self._not_chinese = (before + _LINE_END.split(text[line_start:], 1)[0])[:40]
+                raise UnicodeDecodeError(codec, data, start, start + 1, "not Chinese")
             self.encoding = codec
             return data
         self.encoding = "utf-8"
@@ -137,6 +152,12 @@ class DecodedLines:
         return data
 
     def _undecodable(self, byte: int) -> str:
+        if self._not_chinese:
+            return _(
+                "byte 0x{byte:02X} is not UTF-8, and read as GB18030 the text is not Chinese "
+                "({text!r}); give the file's encoding (cp1252 for Excel on Western European "
+                "Windows)"
+            ).format(byte=byte, text=self._not_chinese)
         if self._neither:
             return _(
                 "byte 0x{byte:02X} is neither UTF-8 nor GB18030; give the file's encoding"
@@ -149,6 +170,28 @@ class DecodedLines:
             "byte 0x{byte:02X} is not valid {encoding}, the encoding the start of the file is in;"
             " give the file's encoding"
         ).format(byte=byte, encoding=_display(self.encoding))
+
+
+def _last_line(data: bytes) -> bytes:
+    """The text after the last line break (its last 40 bytes: what an error quotes)."""
+    return data[max(data.rfind(b"\n"), data.rfind(b"\r")) + 1 :][-40:]
+
+
+def _is_rare(character: str) -> bool:
+    """Whether a non-ASCII character is outside GB2312, the characters of everyday Chinese."""
+    try:
+        character.encode("gb2312")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _reads_as_chinese(text: str) -> bool:
+    """Whether at most half the non-ASCII characters of `text` are rare ones (see `_is_rare`):
+    a name's rare character (李䶮) or two are Chinese; a Western text read as GB18030 is rare
+    characters throughout."""
+    foreign = [c for c in text if not c.isascii()]
+    return sum(map(_is_rare, foreign)) * 2 <= len(foreign)
 
 
 def _display(codec: str) -> str:

@@ -105,6 +105,18 @@ def test_an_undecodable_byte_is_named_by_its_line(
     assert [c["name"] for c in customers(crm)] == ["Ann", "René"]
 
 
+def test_a_western_file_that_gb18030_would_garble_is_refused(
+    crm: Run, snapshot: Snapshot, tmp_path: Path
+) -> None:
+    """Windows-1252 "Müller" decodes as GB18030 too ("M黮ler"): refused, not imported so."""
+    path = tmp_path / "western.csv"
+    path.write_bytes("name,city\nAnn,Oslo\nMüller,Zürich\nJosée,São Paulo\n".encode("cp1252"))
+    message = refused(crm, snapshot, path)
+    assert message.startswith("Error: line 3:") and "M黮ler" in message and "cp1252" in message
+    imported(crm, path, "--encoding", "cp1252")
+    assert [c["name"] for c in customers(crm)] == ["Ann", "Müller", "Josée"]
+
+
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_each_delimiter_is_detected(crm: Run, tmp_path: Path, delimiter: str) -> None:
     path = tmp_path / "sheet.csv"

@@ -107,6 +107,38 @@ def test_gbk_text_that_is_also_valid_utf8_is_read_as_utf8_unless_told(tmp_path: 
     assert _read(with_chinese_header)[2] == [("鲁迅", "实业")]
 
 
+@pytest.mark.parametrize(
+    ("encoding", "text", "line", "shown"),
+    [
+        ("cp1252", "name,city\nAnn,Paris\nJosée,São Paulo\n", 3, "Jos閑,S鉶 Paulo"),
+        ("shift_jis", "name,city\n山田太郎,東京都\n", 2, "嶳揷懢榊,搶嫗搒"),
+    ],
+)
+def test_a_file_that_reads_as_gb18030_but_not_as_chinese_is_refused(
+    tmp_path: Path, encoding: str, text: str, line: int, shown: str
+) -> None:
+    """GB18030 decodes most byte pairs: Western and Japanese text come out as rare characters,
+    which everyday Chinese (GB2312's characters) is not written in."""
+    assert text.encode(encoding).decode("gb18030").splitlines()[line - 1] == shown
+
+    with pytest.raises(TableError) as caught:
+        _read(_write(tmp_path, text.encode(encoding)))
+
+    assert caught.value.line == line
+    assert f"the text is not Chinese ({shown!r})" in caught.value.reason
+    assert _read(_write(tmp_path, text.encode(encoding)), encoding=encoding)[2][-1] == tuple(
+        text.splitlines()[line - 1].split(",")
+    )
+
+
+def test_chinese_with_a_rare_name_character_is_still_read_as_gb18030(tmp_path: Path) -> None:
+    """Names hold characters outside GB2312 (镕, 䶮): one among common ones is Chinese."""
+    path = _write(tmp_path, _csv(["name,company", "朱镕基,北京贸易公司"]).encode("gbk"))
+
+    assert _read(path)[0] == "gb18030"
+    assert _read(path)[2] == [("朱镕基", "北京贸易公司")]
+
+
 def test_an_explicit_encoding_overrides_detection(tmp_path: Path) -> None:
     path = _write(tmp_path, _csv(["name,city", "José,São Paulo"]).encode("latin-1"))
 
