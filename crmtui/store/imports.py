@@ -533,13 +533,16 @@ def import_customers(
 # --- Undo ------------------------------------------------------------------------------------
 
 
-def _current_text(row: m.Customer, tags: Sequence[str], field_name: str) -> str | None:
-    """A customer's field as history writes it, to compare with what an import left there."""
+def _current_texts(row: m.Customer, tags: Sequence[str], field_name: str) -> set[str | None]:
+    """A customer's field as history writes it, to compare with what an import left there: a
+    phone or e-mail as typed, or (as history kept it before it kept the typed text) stored."""
     if field_name == "tags":
-        return ", ".join(tags)
+        return {", ".join(tags)}
     if field_name.startswith("custom."):
-        return json.loads(row.custom or "{}").get(field_name.removeprefix("custom."))
-    return records.history_text(row.__data__.get(field_name))
+        return {json.loads(row.custom or "{}").get(field_name.removeprefix("custom."))}
+    value = row.__data__.get(field_name)
+    typed = row.__data__.get(f"{field_name}_raw") or value
+    return {records.history_text(value), records.history_text(typed)}
 
 
 # Who may import (and so undo) each kind of batch, by ImportBatch.kind.
@@ -595,7 +598,7 @@ def undo_import(actor: Actor, batch_id: int) -> UndoSummary:
                     contacted.add(row.__data__["customer"])
                 continue
             tags = customers.tags_of([row.id])[row.id]
-            if _current_text(row, tags, change.field) != change.new_value:
+            if change.new_value not in _current_texts(row, tags, change.field):
                 kept.append(
                     _("customer {id}: {field} was changed after the import; kept").format(
                         id=row.id, field=change.field

@@ -60,6 +60,19 @@ def tracked(column: str) -> bool:
     return column not in _NOT_HISTORY and not column.endswith(("_raw", "_display"))
 
 
+def as_typed(
+    row: peewee.Model, columns: Mapping[str, object], column: str, change: tuple[object, object]
+) -> tuple[object, object]:
+    """A change as history keeps it: a phone's or an e-mail's as the text typed (its `_raw`
+    column) when there is one, which restoring it cleans back into the same number or address
+    with its raw text (an extension is kept only there) and display form."""
+    raw = f"{column}_raw"
+    if raw not in row._meta.fields:
+        return change
+    old, new = change
+    return row.__data__.get(raw) or old, columns.get(raw) or new
+
+
 def column_defaults(entity: Entity[V], names: Iterable[str]) -> dict[str, object]:
     """The model's fixed default of each named column that has one (other than blank): what a
     new record holds for a field the user leaves alone, so a form can show it before saving."""
@@ -190,7 +203,7 @@ def update(
     )
     if saved != 1:  # another writer got in between the read and the write
         raise ConflictError(entity.name, record_id, row.version, get_row(entity, record_id).version)
-    history = {c: change for c, change in changes.items() if tracked(c)}
+    history = {c: as_typed(row, columns, c, change) for c, change in changes.items() if tracked(c)}
     if history:
         customer_id = entity.customer_id_of(row)
         record_history(actor, entity, record_id, customer_id, action, history, batch=batch)

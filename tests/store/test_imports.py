@@ -152,7 +152,7 @@ def test_update_on_a_key_changes_only_the_fields_the_row_gives_with_history(acto
     }
     assert changed == {
         ("name", "Old", "Old Name Fixed"),
-        ("phone", "+8613812345678", "+8613912345678"),
+        ("phone", "13812345678", "139 1234 5678"),  # as typed
     }
 
 
@@ -245,6 +245,25 @@ def test_undo_removes_what_was_added_and_restores_what_was_changed(actor: Actor)
         imports.undo_import(actor, summary.batch_id)
     with pytest.raises(NotFoundError):
         imports.undo_import(actor, 999)
+
+
+def test_undo_gives_a_phone_back_as_it_was_typed_with_its_extension(actor: Actor) -> None:
+    old = customers.add_customer(
+        actor, {"name": "Old", "email": "old@example.com", "phone": "010-6552 9988 分机 8001"}
+    )
+    summary, _rejected = import_all(
+        actor,
+        rows({"name": "Old", "email": "old@example.com", "phone": "13912345678"}),
+        key="email",
+        on_duplicate="update",
+    )
+    assert customers.get_customer(actor, old.id).phone_raw == "13912345678"
+
+    undone = imports.undo_import(actor, summary.batch_id)
+
+    assert (undone.restored, undone.kept) == (1, ())
+    now = customers.get_customer(actor, old.id)
+    assert (now.phone, now.phone_raw) == ("+861065529988", "010-6552 9988 分机 8001")
 
 
 def test_undo_keeps_what_was_changed_since(actor: Actor) -> None:

@@ -41,6 +41,27 @@ def test_a_customer_field_is_restored_and_the_restore_recorded(
     assert customers.get_customer(actor, customer.id).email == "new@example.com"
 
 
+def test_a_phone_is_restored_as_it_was_typed_with_its_extension(
+    actor: Actor, customer: Customer
+) -> None:
+    """The stored number (E.164) has no room for an extension: only the typed text keeps it,
+    so history keeps a phone as typed, and restoring it gives back all three forms."""
+    customers.update_customer(actor, customer.id, {"phone": "010-6552 9988 转 8001"}, None)
+    customers.update_customer(actor, customer.id, {"phone": "13912345678"}, None)
+
+    written = changes.restore_change(actor, change_of(actor, customer.id, "phone").id)
+
+    after = customers.get_customer(actor, customer.id)
+    assert (after.phone, after.phone_raw, after.phone_display) == (
+        "+861065529988",
+        "010-6552 9988 转 8001",
+        "+86 10 6552 9988",
+    )
+    assert [(e.field, e.old_value, e.new_value) for e in written] == [
+        ("phone", "13912345678", "010-6552 9988 转 8001")
+    ]
+
+
 @pytest.mark.parametrize(
     ("field", "first", "second", "expected"),
     [
