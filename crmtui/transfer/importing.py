@@ -158,6 +158,7 @@ class ImportResult:
         summary = self.summary
         return {
             "batch": summary.batch_id,
+            "written": summary.written,  # the counts are what would have been, when not
             "created": summary.created,
             "updated": summary.updated,
             "skipped": summary.skipped,

@@ -207,6 +207,13 @@ def test_one_invalid_row_rejects_the_file_and_writes_the_reject_file(
     assert lines[0] == ["line", "column", "reason", "客户名称", "手机", "邮箱"]
     assert [line[:2] for line in lines[1:]] == [["3", "手机"], ["3", "邮箱"], ["4", "客户名称"]]
     assert lines[1][3:] == ["李娜", "12", "bad@"]
+    # A script reading --json is told nothing was written, and what would have been.
+    refusal = crm("import", "customers", str(path), "--json")
+    assert refusal.exit_code == 1
+    assert json.loads(refusal.stdout) | {"rejects_file": None} == {
+        "batch": None, "written": False, "created": 1, "updated": 0, "skipped": 0, "rejected": 2,
+        "dry_run": False, "rejects_file": None,
+    }  # fmt: skip
 
     summary = imported(crm, path, "--skip-invalid")
     assert (summary["created"], summary["rejected"]) == (1, 2)
@@ -221,6 +228,7 @@ def test_a_dry_run_says_what_would_happen_and_writes_nothing(
     before = settled(crm, snapshot)
     summary = imported(crm, path, "--dry-run")
     assert (summary["dry_run"], summary["created"], summary["batch"]) == (True, 1, None)
+    assert summary["written"] is False
     assert snapshot() == before
 
 

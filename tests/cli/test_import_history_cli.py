@@ -97,8 +97,8 @@ def test_communications_by_email_with_json_summary_and_undo(
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary | {"batch": 0} == {
-        "batch": 0, "created": 1, "updated": 0, "skipped": 0, "rejected": 0, "dry_run": False,
-        "rejects_file": None,
+        "batch": 0, "written": True, "created": 1, "updated": 0, "skipped": 0, "rejected": 0,
+        "dry_run": False, "rejects_file": None,
     }  # fmt: skip
     with store() as actor:
         [talk] = timeline.list_records(actor, timeline.COMMUNICATION, people[0]["id"]).rows
