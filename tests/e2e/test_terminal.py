@@ -392,3 +392,39 @@ def test_add_find_open_and_record_a_communication_then_the_cli_shows_it(
         "下周回访",
         getpass.getuser(),
     )
+
+
+def test_an_import_shows_its_rate_on_a_terminal_and_nothing_in_a_pipe(
+    terminal: Terminal, tmp_path: Path
+) -> None:
+    sheet = tmp_path / "客户表.csv"
+    lines = [f"客户{i},{13800000000 + i},u{i}@example.com" for i in range(40_000)]
+    sheet.write_text("客户名称,手机,邮箱\n" + "\n".join(lines) + "\n", encoding="gb18030")
+    exit_file = tmp_path / "exit-status"
+    terminal.start(
+        "sh",
+        "-c",
+        '"$0" --db "$1" import customers "$2"; echo $? > "$3"; sleep 60',
+        str(CRMTUI),
+        str(tmp_path / "terminal.db"),
+        str(sheet),
+        str(exit_file),
+    )
+
+    bar = terminal.wait_for(lambda s: "rows/s" in s, "the progress bar's rate")
+    assert "Checking rows" in bar or "Writing customers" in bar, bar
+    assert terminal.wait_for_exit(exit_file) == "0"
+    # The bars are gone once done: the summary is what stays.
+    done = terminal.screen()
+    assert "Imported batch 1: created 40,000" in done and "rows/s" not in done, done
+
+    piped = subprocess.run(
+        [str(CRMTUI), "--db", str(tmp_path / "piped.db"), "import", "customers", str(sheet)],
+        env=terminal.env,
+        capture_output=True,
+        text=True,
+        timeout=DEADLINE_SECONDS * 4,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("Imported batch 1: created 40,000"), piped.stdout
+    assert "rows/s" not in piped.stdout + piped.stderr and "\x1b[" not in piped.stderr
