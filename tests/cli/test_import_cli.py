@@ -439,3 +439,35 @@ def test_a_contact_given_to_an_updated_customer_goes_with_an_undo(
     assert snapshot()["contact"] == []
     found = crm("customer", "list", "--search", "王经理", "--json")
     assert json.loads(found.stdout) == []
+
+
+def test_a_mapping_file_and_a_region_as_the_command_line_takes_them(
+    crm: Run, tmp_path: Path
+) -> None:
+    """--map fixes headers nothing recognizes, --show-mapping prints what each column became
+    (on stderr: stdout stays the summary), and --region reads phones of that region."""
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[columns]\n"Kunde" = "name"\n"Intern" = ""\n', encoding="utf-8")
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("Kunde,Intern,Phone,微信\nAcme,x1,(650) 253-0000,acme_wx\n", encoding="utf-8")
+
+    result = crm(
+        "import", "customers", str(sheet), "--map", str(mapping), "--show-mapping",
+        "--region", "US", "--json",
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[:4] == [
+        "Kunde → name",
+        "Intern → (skipped)",
+        "Phone → phone",
+        '微信 → notes ("微信: …")',
+    ]
+    assert json.loads(result.stdout)["created"] == 1
+    [acme] = customers(crm)
+    assert (acme["name"], acme["phone"], acme["phone_raw"]) == (
+        "Acme",
+        "+16502530000",
+        "(650) 253-0000",
+    )
+    assert "微信: acme_wx" in acme["notes"]
