@@ -87,13 +87,14 @@ def open_table(
     unless told. `encoding` and `delimiter` (CSV) override detection; `sheet` (XLSX) names the
     sheet to read instead of the first. Raises TableError.
     """
-    fmt = _format_of(source, file_format)
-    if fmt == "csv" and sheet is not None:
-        raise TableError(_("a sheet can only be chosen in an XLSX workbook"))
-    if fmt == "xlsx" and (encoding is not None or delimiter is not None):
-        raise TableError(_("an encoding or delimiter can only be given for CSV"))
     with ExitStack() as stack:
+        # Opened first: a folder or a missing file is that, whatever its name says.
         stream = _open(source, stack)
+        fmt = _format_of(source, file_format)
+        if fmt == "csv" and sheet is not None:
+            raise TableError(_("a sheet can only be chosen in an XLSX workbook"))
+        if fmt == "xlsx" and (encoding is not None or delimiter is not None):
+            raise TableError(_("an encoding or delimiter can only be given for CSV"))
         if fmt == "csv":
             yield _csv_table(stream, encoding, delimiter, stack)
         else:

@@ -262,13 +262,27 @@ def test_an_explicit_format_overrides_the_extension(tmp_path: Path) -> None:
 def test_options_of_the_other_format_are_refused(tmp_path: Path) -> None:
     with pytest.raises(TableError, match="sheet"):
         _rows(_write(tmp_path, "name\nAnn\n"), sheet="Sheet1")
+    workbook = tmp_path / "in.xlsx"
+    workbook.write_bytes(b"PK\x03\x04")
     with pytest.raises(TableError, match="encoding or delimiter"):
-        _rows(tmp_path / "in.xlsx", encoding="gbk")
+        _rows(workbook, encoding="gbk")
 
 
 def test_a_missing_file_is_a_table_error(tmp_path: Path) -> None:
     with pytest.raises(TableError, match=r"cannot open .*nothing\.csv: No such file"):
         _rows(tmp_path / "nothing.csv")
+
+
+@pytest.mark.parametrize("name", ["客户表", "no-such-sheet"])
+def test_a_folder_or_a_missing_file_is_said_to_be_that_whatever_its_name(
+    tmp_path: Path, name: str
+) -> None:
+    """Not "cannot tell the format of 客户表 from its name", which sends one looking for the
+    wrong fix."""
+    (tmp_path / "客户表").mkdir()
+    reason = "Is a directory" if name == "客户表" else "No such file"
+    with pytest.raises(TableError, match=rf"cannot open .*{name}: {reason}"):
+        _rows(tmp_path / name)
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc/self/fd")
