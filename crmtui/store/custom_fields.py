@@ -76,18 +76,28 @@ def remove_field(actor: Actor, key: str) -> None:
         records.delete(actor, ENTITY, row.id, None)
 
 
-def clean_custom_values(values: Mapping[str, object]) -> dict[str, str]:
-    """Check custom values against their definitions; an empty value clears the field."""
-    definitions = {row.key: row for row in m.CustomField.select()}
+def definitions() -> dict[str, CustomFieldDef]:
+    """Every custom field's definition by key, for `clean_custom_values` (after the caller's
+    own permission check: an import reads them once a chunk rather than once a row)."""
+    return {row.key: _as_def(row) for row in m.CustomField.select()}
+
+
+def clean_custom_values(
+    values: Mapping[str, object], defined: Mapping[str, CustomFieldDef] | None = None
+) -> dict[str, str]:
+    """Check custom values against their definitions (`defined`, else read now); an empty
+    value clears the field."""
+    if defined is None:
+        defined = definitions()
     cleaned: dict[str, str] = {}
     problems: list[FieldProblem] = []
     for key, value in values.items():
-        definition = definitions.get(key)
+        definition = defined.get(key)
         if definition is None:
             problems.append(FieldProblem(key, _("no custom field has this name")))
             continue
         try:
-            cleaned[key] = _clean_value(_as_def(definition), value)
+            cleaned[key] = _clean_value(definition, value)
         except ValueError as exc:
             problems.append(FieldProblem(definition.label, str(exc)))
     if problems:

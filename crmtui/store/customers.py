@@ -16,7 +16,7 @@ from crmtui.store import models as m
 from crmtui.store.db import current_database, write_transaction
 from crmtui.store.errors import ValidationError
 from crmtui.store.permissions import CUSTOMER_READ, CUSTOMER_WRITE, authorize
-from crmtui.store.types import Actor, Customer, CustomerQuery, Page
+from crmtui.store.types import Actor, Customer, CustomerQuery, CustomFieldDef, Page
 from crmtui.store.users import user_names
 from crmtui.store.validation import clean_text
 
@@ -121,8 +121,14 @@ class Prepared(NamedTuple):
     custom: dict[str, str] | None
 
 
-def prepare(values: Mapping[str, object], *, partial: bool) -> Prepared:
-    """Clean input into plain columns, tags (None: unchanged), custom values (None: unchanged).
+def prepare(
+    values: Mapping[str, object],
+    *,
+    partial: bool,
+    custom_defined: Mapping[str, CustomFieldDef] | None = None,
+) -> Prepared:
+    """Clean input into plain columns, tags (None: unchanged), custom values (None: unchanged),
+    the custom values against `custom_defined` (else the definitions read now).
 
     Every problem is collected so the user sees all bad fields at once.
     """
@@ -141,7 +147,10 @@ def prepare(values: Mapping[str, object], *, partial: bool) -> Prepared:
             problems.extend(exc.problems)
     if "custom" in values:
         try:
-            custom = custom_fields.clean_custom_values(values["custom"])  # type: ignore[arg-type]
+            custom = custom_fields.clean_custom_values(
+                values["custom"],  # type: ignore[arg-type]
+                custom_defined,
+            )
         except ValidationError as exc:
             problems.extend(exc.problems)
     if problems:

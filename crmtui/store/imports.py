@@ -28,7 +28,17 @@ from itertools import islice
 from typing import IO, Any
 
 from crmtui.i18n import _
-from crmtui.store import audit, batches, customers, fields, records, scope, search, timeline
+from crmtui.store import (
+    audit,
+    batches,
+    custom_fields,
+    customers,
+    fields,
+    records,
+    scope,
+    search,
+    timeline,
+)
 from crmtui.store import models as m
 from crmtui.store.bulk import PreboundInsert, Writer, new_row, next_ids
 from crmtui.store.changes import restore_change
@@ -224,6 +234,7 @@ def _clean(
     """Clean a chunk of rows; reject the bad ones; stage the rest with the customer they
     match, if any."""
     cleaned: list[tuple[SourceRow, customers.Prepared, Key | None, dict | None]] = []
+    defined = custom_fields.definitions()
     for row in rows:
         problems = list(row.problems)
         prepared = None
@@ -231,7 +242,7 @@ def _clean(
         typed = {raw: values.pop(raw) for raw in AS_TYPED if raw in values}
         contact = _clean_contact(values.pop("contact", None), problems)
         try:
-            prepared = customers.prepare(values, partial=True)
+            prepared = customers.prepare(values, partial=True, custom_defined=defined)
             _keep_as_typed(prepared, typed)
             problems.extend(_owned_by(actor, prepared.columns))
         except ValidationError as exc:
