@@ -33,9 +33,11 @@ from crmtui.store.imports import (
     Rejected,
     SourceRow,
     check_rows,
+    named_user_ids,
     present_values,
     reject_row,
     staged_chunks,
+    with_user_ids,
 )
 from crmtui.store.permissions import authorize
 from crmtui.store.types import Actor
@@ -195,23 +197,6 @@ def _customer_of(
     return customer_id
 
 
-def _user_ids(kind: HistoryKind, rows: Sequence[SourceRow]) -> dict[str, int]:
-    """The active users the rows name, by name, in one query; an unknown name is left for the
-    field's own cleaning to refuse ("no active user named …")."""
-    names = {
-        str(row.values[name]).strip()
-        for row in rows
-        for name in kind.users
-        if str(row.values.get(name) or "").strip()
-    }
-    if not names:
-        return {}
-    users = m.User.select(m.User.name, m.User.id).where(
-        m.User.name.in_(sorted(names)) & (m.User.active == True)  # noqa: E712
-    )
-    return dict(users.tuples())
-
-
 def _clean(
     actor: Actor,
     kind: HistoryKind,
@@ -225,7 +210,7 @@ def _clean(
     found = _customers(
         actor, (link for link in links.values() if not isinstance(link, FieldProblem))
     )
-    users = _user_ids(kind, rows)
+    users = named_user_ids(rows, kind.users)
     staged: list[_Staged] = []
     rejected = 0
     for row in rows:
@@ -234,10 +219,7 @@ def _clean(
         customer = link if isinstance(link, FieldProblem) else _customer_of(row, link, found)
         if isinstance(customer, FieldProblem):
             problems.append(customer)
-        values = present_values(row.values)
-        for name in kind.users:
-            if name in values:
-                values[name] = users.get(str(values[name]).strip(), values[name])
+        values = with_user_ids(present_values(row.values), kind.users, users)
         columns: dict[str, object] = {}
         try:
             columns = f.clean_fields(kind.fields, {**kind.defaults(actor), **values}, partial=False)

@@ -222,6 +222,23 @@ def test_bad_options_are_refused(actor: Actor) -> None:
         imports.import_customers(actor, [], on_duplicate="merge")
 
 
+def test_an_owner_column_names_active_users(actor: Actor, make_actor) -> None:
+    wang = make_actor("wang", "sales")
+    make_actor("gone", "sales", active=False)
+    given = [{"name": f"客户{i}", "owner": " wang "} for i in range(3)]
+    given += [{"name": "甲", "owner": "gone"}, {"name": "乙", "owner": "nobody"}, {"name": "丙"}]
+
+    summary, rejected = import_all(actor, rows(*given), skip_invalid=True)
+
+    assert [(r.line, r.field, r.reason) for r in rejected] == [
+        (5, "owner", "no active user named 'gone'"),
+        (6, "owner", "no active user named 'nobody'"),
+    ]
+    owners = {c.name: c.owner for c in customers.list_customers(actor).rows}  # their names
+    assert owners == {"客户0": wang.name, "客户1": wang.name, "客户2": wang.name, "丙": ""}
+    assert summary.created == 4
+
+
 def test_undo_removes_what_was_added_and_restores_what_was_changed(actor: Actor) -> None:
     old = customers.add_customer(actor, {"name": "Old", "email": "old@example.com", "tags": ["a"]})
     summary, _rejected = import_all(
