@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -196,3 +197,35 @@ def test_a_file_that_is_no_workbook_is_reported(tmp_path: Path) -> None:
 
     with pytest.raises(TableError, match="not a readable XLSX workbook"):
         _read(path)
+
+
+def _with_sheet_xml(path: Path, old: bytes, new: bytes) -> Path:
+    """The workbook with `old` replaced by `new` in its sheet's XML, as another program (or a
+    spreadsheet, storing a formula's value) would have written it."""
+    copy = path.with_name("edited.xlsx")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert old in data
+                data = data.replace(old, new)
+            target.writestr(item, data)
+    return copy
+
+
+def test_a_formula_never_computed_is_refused_not_read_as_empty(tmp_path: Path) -> None:
+    """openpyxl (a program, not a spreadsheet) writes a formula with no value: data_only reading
+    would give an empty cell, and an import would lose it without a word."""
+    path = _save(tmp_path, [["客户名称", "备注"], ["王小明", "=1+1"], ["李娜", "ok"]])
+
+    with pytest.raises(TableError, match="cell B2 holds a formula whose value was never computed"):
+        _read(path)
+
+    # Saved by a spreadsheet, the value is stored with it, and that is what is read.
+    computed = _with_sheet_xml(path, b"<f>1+1</f><v />", b"<f>1+1</f><v>2</v>")
+    with open_table(computed) as table:
+        assert [row.cells for row in table.rows] == [("王小明", "2"), ("李娜", "ok")]
+    # A text result may be empty, as Excel stores "" (t="str").
+    empty = _with_sheet_xml(path, b'<c r="B2"><f>1+1</f><v />', b'<c r="B2" t="str"><f>""</f><v/>')
+    with open_table(empty) as table:
+        assert [row.cells for row in table.rows] == [("王小明", ""), ("李娜", "ok")]
