@@ -9,7 +9,7 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, Horizontal, Vertical
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Collapsible, Input, Label, Select, Static
 
 from crmtui.config import current_settings
 from crmtui.i18n import _
@@ -43,6 +43,14 @@ class ImportScreen(Dialog[ImportOptions | None]):
     ImportScreen {
         & > #dialog {
             width: 72;
+            overflow-y: auto;  # the reading options, opened, may not fit a small terminal
+        }
+        Collapsible {
+            border: none;
+            padding: 0;
+            & > Contents {
+                padding: 0;
+            }
         }
         Grid {
             grid-size: 2;
@@ -90,8 +98,6 @@ class ImportScreen(Dialog[ImportOptions | None]):
                 yield Input(
                     placeholder=current_settings().default_region, compact=True, id="region"
                 )
-                yield Label(_("Encoding"))
-                yield Input(placeholder=_("detected"), compact=True, id="encoding")
                 yield Label("")
                 yield Checkbox(
                     _("Skip invalid rows (import the others)"),
@@ -103,6 +109,31 @@ class ImportScreen(Dialog[ImportOptions | None]):
                 yield Checkbox(
                     _("Dry run only (write nothing)"), defaults.dry_run, compact=True, id="dry-run"
                 )
+            # How the file is read: detected unless told, so out of the way until needed.
+            with (
+                Collapsible(
+                    title=_("Reading the file: format, encoding, delimiter, sheet, mapping"),
+                    id="reading",
+                ),
+                Grid(),
+            ):
+                yield Label(_("Format"))
+                yield Select(
+                    [("CSV", "csv"), ("XLSX", "xlsx")],
+                    prompt=_("from the file's name"),
+                    compact=True,
+                    id="format",
+                )
+                yield Label(_("Encoding"))
+                yield Input(placeholder=_("detected (CSV)"), compact=True, id="encoding")
+                yield Label(_("Delimiter"))
+                yield Input(
+                    placeholder=_("detected (CSV): , ; or tab"), compact=True, id="delimiter"
+                )
+                yield Label(_("Sheet"))
+                yield Input(placeholder=_("the first (XLSX)"), compact=True, id="sheet")
+                yield Label(_("Mapping file"))
+                yield Input(placeholder=_("none (TOML: [columns])"), compact=True, id="map")
             yield Static(id="error", markup=False)
             with Horizontal(id="buttons"):
                 yield Button(_("Check"), id="check", variant="primary")
@@ -145,7 +176,10 @@ class ImportScreen(Dialog[ImportOptions | None]):
 
     def _refuse(self, message: str, field: str) -> None:
         self.query_one("#error", Static).update(message)
-        self.query_one(f"#{field}").focus()
+        widget = self.query_one(f"#{field}")
+        if self.query_one("#reading", Collapsible) in widget.ancestors:
+            self.query_one("#reading", Collapsible).collapsed = False
+        widget.focus()
 
     def action_check(self) -> None:
         path = self.query_one("#path", Input).value.strip()
@@ -159,13 +193,26 @@ class ImportScreen(Dialog[ImportOptions | None]):
                 "region",
             )
             return
+        delimiter = self.query_one("#delimiter", Input).value.strip()
+        delimiter = "\t" if delimiter.lower() in ("tab", "\\t") else delimiter
+        if len(delimiter) > 1:
+            self._refuse(
+                _("the delimiter is one character (or tab), not {value!r}").format(value=delimiter),
+                "delimiter",
+            )
+            return
+        mapping_file = self.query_one("#map", Input).value.strip()
         kind = str(self.query_one("#kind", Select).value)
         key = _chosen(self.query_one("#key", Select))
         self.dismiss(
             ImportOptions(
                 source=str(target_path(path)),
                 kind=kind,
+                file_format=_chosen(self.query_one("#format", Select)),
                 encoding=self.query_one("#encoding", Input).value.strip() or None,
+                delimiter=delimiter or None,
+                sheet=self.query_one("#sheet", Input).value.strip() or None,
+                mapping_file=str(target_path(mapping_file)) if mapping_file else None,
                 region=region.upper() or None,
                 key=key if kind == "customers" else None,
                 on_duplicate=str(self.query_one("#on-duplicate", Select).value),

@@ -231,6 +231,48 @@ async def test_a_chinese_gb18030_file_is_checked_then_imported(
     }
 
 
+async def test_the_reading_options_open_from_the_keyboard_and_reach_the_import(
+    db: str, actor: Actor, tmp_path: Path
+) -> None:
+    """Format, encoding, delimiter, sheet and mapping file sit folded under one line; opened,
+    they are `crmtui import`'s options: here a mapping file and a delimiter the file's
+    header gives no sign of."""
+    source = tmp_path / "kunden.txt"
+    source.write_text("Kunde|Stadt\nAcme|Oslo\n", encoding="utf-8")
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[columns]\n"Kunde" = "name"\n"Stadt" = "city"\n', encoding="utf-8")
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        await pilot.pause()
+        await fill_path(pilot, source)
+        dialog = app.screen
+        assert isinstance(dialog, ImportScreen)
+        assert "Delimiter" not in await screen_text(pilot)  # folded away
+        while not dialog.query_one("#reading CollapsibleTitle").has_focus:
+            await pilot.press("tab")
+        await pilot.press("enter")  # unfolds
+        await pilot.pause()
+        assert "Delimiter" in await screen_text(pilot)
+        for field, text in (("#delimiter", "ab"), ("#map", str(mapping))):
+            dialog.query_one(field, Input).value = text
+        dialog.query_one("#format", Select).value = "csv"  # a .txt name says nothing
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "the delimiter is one character (or tab), not 'ab'" in await screen_text(pilot)
+        assert dialog.query_one("#delimiter", Input).has_focus
+
+        dialog.query_one("#delimiter", Input).value = "|"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ImportReportScreen), "the check")
+        words = " ".join((await screen_text(pilot)).split())
+        assert "Kunde → name" in words and "would create 1" in words
+        await pilot.press("y")
+        await until(pilot, lambda: customers.count_customers(actor) == 1, "the import")
+    [acme] = customers.list_customers(actor).rows
+    assert (acme.name, acme.city) == ("Acme", "Oslo")
+
+
 async def test_a_bad_row_stops_an_all_or_nothing_import_and_names_the_reject_file(
     db: str, actor: Actor, tmp_path: Path
 ) -> None:
