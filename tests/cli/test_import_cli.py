@@ -331,21 +331,32 @@ def test_standard_input_is_read_as_csv(crm: Run) -> None:
 _text = st.text(
     st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufeff"), max_size=12
 )
+# Notes may run over lines, as a spreadsheet cell's text does (the form keeps "\n").
+_lines = st.lists(_text.map(str.strip), max_size=3).map("\n".join).map(str.strip)
 _people = st.lists(
     st.fixed_dictionaries(
         {
             "name": _text.filter(lambda s: s.strip() == s and s != ""),
             "company": _text.map(str.strip),
-            "notes": _text.map(str.strip),
+            "notes": _lines,
             "city": st.sampled_from(["", "上海", "=1+1", "-3", "@x", "'quoted"]),
-            "phone": st.sampled_from(["", "138 1234 5678", "+86 139-0000-1111", "+1 202 555 0143"]),
+            "phone": st.sampled_from(
+                ["", "138 1234 5678", "+86 139-0000-1111", "+1 202 555 0143", "010-6552 9988 转 8"]
+            ),
+            "email": st.sampled_from(["", "ann@example.com", "Wei.Zhang@Example.CN", "+x@y.cn"]),
+            "stage": st.sampled_from(["new", "prospect", "active", "dormant", "churned"]),
+            "key-account": st.booleans(),
+            "tier": st.sampled_from(["", "gold", "=SUM(A1)", "金牌"]),
             "tags": st.lists(st.sampled_from(["vip", "重点", "+x", "=y"]), unique=True),
         }
     ),
     min_size=1,
     max_size=5,
 )
-COMPARED = ("name", "company", "notes", "city", "phone", "phone_raw", "tags", "stage")
+COMPARED = (
+    "name", "company", "notes", "city", "phone", "phone_raw", "email", "email_raw", "tags",
+    "stage", "key_account", "custom",
+)  # fmt: skip
 
 
 @settings(
@@ -367,10 +378,15 @@ def test_export_then_import_into_an_empty_database_gives_the_same_customers(
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout) if "--json" in args or "json" in args else {}
 
+    for db in ("one.db", "two.db"):  # two.db holds no customer: only the field's definition
+        crm(db, "field", "add", "tier", "--label", "等级")
     for person in people:
         tags = [arg for tag in person["tags"] for arg in ("--tag", tag)]
-        values = [f"--{k}={v}" for k, v in person.items() if k != "tags"]
-        crm("one.db", "customer", "add", *values, *tags, "--json")
+        flag = "--key-account" if person["key-account"] else "--no-key-account"
+        plain = {k: v for k, v in person.items() if k not in ("tags", "key-account", "tier")}
+        values = [f"--{k}={v}" for k, v in plain.items()]
+        tier = ["--set", f"tier={person['tier']}"] if person["tier"] else []
+        crm("one.db", "customer", "add", *values, *tags, flag, *tier, "--json")
     out = folder / f"out.{fmt}"
     crm("one.db", "export", "customers", "-o", str(out))
     crm("two.db", "import", "customers", str(out), "--json")
