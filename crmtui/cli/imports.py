@@ -150,8 +150,9 @@ def _run_import(kind: str, options: dict[str, Any], **chosen: Any) -> None:
     "customers",
     help=_(
         "Import customers from FILE (CSV or XLSX; - reads CSV from standard input). Headers "
-        "are matched to fields in Chinese or English (客户名称, 联系电话, Email, …); columns "
-        "that match nothing go to the notes. Empty cells leave a customer's field as it is."
+        "are matched to fields in Chinese or English (客户名称, 联系电话, Email, …); a column "
+        "that matches nothing fills the custom field of that key or label, else goes to the "
+        "notes. Empty cells leave a customer's field as it is."
     ),
 )
 @_file_options
