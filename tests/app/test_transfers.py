@@ -231,6 +231,29 @@ async def test_a_chinese_gb18030_file_is_checked_then_imported(
     }
 
 
+async def test_a_match_by_email_updates_the_saved_customer_and_adds_the_rest(
+    db: str, actor: Actor, tmp_path: Path
+) -> None:
+    saved = customers.add_customer(
+        actor, {"name": "张伟", "email": "zw@example.com", "city": "北京"}
+    )
+    source = tmp_path / "update.csv"
+    source.write_text(
+        "name,email,city\n张伟,ZW@example.com,上海\n李娜,ln@example.com,广州\n", "utf-8"
+    )
+    app = CrmApp(actor=actor, db_label=db)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = notifications(app)
+        await open_import(pilot, source, key="email", **{"on-duplicate": "update"})
+        await until(pilot, lambda: isinstance(app.screen, ImportReportScreen), "the check")
+        assert "would create 1, update 1, skip 0" in " ".join((await screen_text(pilot)).split())
+        await pilot.press("y")
+        await until(pilot, lambda: bool(seen), "the import's summary")
+        assert "created 1, updated 1, skipped 0." in seen[0]
+    assert customers.get_customer(actor, saved.id).city == "上海"
+    assert customers.count_customers(actor) == 2
+
+
 async def test_the_reading_options_open_from_the_keyboard_and_reach_the_import(
     db: str, actor: Actor, tmp_path: Path
 ) -> None:
