@@ -285,6 +285,15 @@ async def test_the_reading_options_open_from_the_keyboard_and_reach_the_import(
         assert "the delimiter is one character (or tab), not 'ab'" in await screen_text(pilot)
         assert dialog.query_one("#delimiter", Input).has_focus
 
+        # Folded again with the bad delimiter in it, the check opens it to show the field.
+        await pilot.click("#reading CollapsibleTitle")
+        await pilot.pause()
+        assert "Delimiter" not in await screen_text(pilot)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Delimiter" in await screen_text(pilot)
+        assert dialog.query_one("#delimiter", Input).has_focus
+
         dialog.query_one("#delimiter", Input).value = "|"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, ImportReportScreen), "the check")
