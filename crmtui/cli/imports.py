@@ -72,7 +72,10 @@ _file_options = _together(
     ),
     click.option(
         "--delimiter",
-        help=_("The CSV file's delimiter (default: detected; comma, semicolon or tab)."),
+        help=_(
+            "The CSV file's delimiter, one character or `tab` (default: detected; comma, "
+            "semicolon or tab)."
+        ),
     ),
     click.option("--sheet", help=_("The XLSX sheet to read (default: the first).")),
     click.option(

@@ -15,6 +15,8 @@ from crmtui.config import current_settings
 from crmtui.i18n import _
 from crmtui.screens.dialog import Dialog
 from crmtui.store.validation import is_region
+from crmtui.tabular.errors import TableError
+from crmtui.tabular.reading import delimiter_named
 from crmtui.transfer import importing
 from crmtui.transfer.importing import ImportOptions
 from crmtui.transfer.paths import target_path
@@ -177,8 +179,9 @@ class ImportScreen(Dialog[ImportOptions | None]):
     def _refuse(self, message: str, field: str) -> None:
         self.query_one("#error", Static).update(message)
         widget = self.query_one(f"#{field}")
-        if self.query_one("#reading", Collapsible) in widget.ancestors:
-            self.query_one("#reading", Collapsible).collapsed = False
+        reading = self.query_one("#reading", Collapsible)
+        if reading in widget.ancestors:
+            reading.collapsed = False
         widget.focus()
 
     def action_check(self) -> None:
@@ -194,12 +197,10 @@ class ImportScreen(Dialog[ImportOptions | None]):
             )
             return
         delimiter = self.query_one("#delimiter", Input).value.strip()
-        delimiter = "\t" if delimiter.lower() in ("tab", "\\t") else delimiter
-        if len(delimiter) > 1:
-            self._refuse(
-                _("the delimiter is one character (or tab), not {value!r}").format(value=delimiter),
-                "delimiter",
-            )
+        try:
+            delimiter = delimiter and delimiter_named(delimiter)
+        except TableError as exc:
+            self._refuse(str(exc), "delimiter")
             return
         mapping_file = self.query_one("#map", Input).value.strip()
         kind = str(self.query_one("#kind", Select).value)

@@ -581,9 +581,8 @@ def _current_texts(row: m.Customer, tags: Sequence[str], field_name: str) -> set
         return {", ".join(tags)}
     if field_name.startswith("custom."):
         return {json.loads(row.custom or "{}").get(field_name.removeprefix("custom."))}
-    value = row.__data__.get(field_name)
-    typed = row.__data__.get(f"{field_name}_raw") or value
-    return {records.history_text(value), records.history_text(typed)}
+    typed = records.typed_value(row.__data__, field_name)
+    return {records.history_text(row.__data__.get(field_name)), records.history_text(typed)}
 
 
 # Who may import (and so undo) each kind of batch, by ImportBatch.kind.

@@ -66,11 +66,14 @@ def as_typed(
     """A change as history keeps it: a phone's or an e-mail's as the text typed (its `_raw`
     column) when there is one, which restoring it cleans back into the same number or address
     with its raw text (an extension is kept only there) and display form."""
-    raw = f"{column}_raw"
-    if raw not in row._meta.fields:
+    if f"{column}_raw" not in row._meta.fields:
         return change
-    old, new = change
-    return row.__data__.get(raw) or old, columns.get(raw) or new
+    return typed_value(row.__data__, column), typed_value(columns, column)
+
+
+def typed_value(columns: Mapping[str, object], column: str) -> object:
+    """A column's value as typed: its `_raw` column when it has one and it is filled."""
+    return columns.get(f"{column}_raw") or columns.get(column)
 
 
 def column_defaults(entity: Entity[V], names: Iterable[str]) -> dict[str, object]:

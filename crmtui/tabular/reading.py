@@ -38,6 +38,16 @@ FIELD_SIZE_LIMIT = 4 * 1024 * 1024  # characters: notes of a megabyte pass, a ru
 _EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 
 Source = str | os.PathLike[str] | BinaryIO
+# A tab by name: a terminal's field moves on at the key, and a shell argument hides it.
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}
+
+
+def delimiter_named(text: str) -> str:
+    """The delimiter `text` names: one character, or `tab` (`\\t`); else a TableError."""
+    delimiter = _DELIMITER_NAMES.get(text.lower(), text)
+    if len(delimiter) != 1:
+        raise TableError(_("the delimiter must be one character or tab, not {d!r}").format(d=text))
+    return delimiter
 
 
 class Row(NamedTuple):
@@ -138,8 +148,8 @@ def _open(source: Source, stack: ExitStack) -> BinaryIO:
 def _csv_table(
     stream: BinaryIO, encoding: str | None, delimiter: str | None, stack: ExitStack
 ) -> Table:
-    if delimiter is not None and len(delimiter) != 1:
-        raise TableError(_("the delimiter must be one character, not {d!r}").format(d=delimiter))
+    if delimiter is not None:
+        delimiter = delimiter_named(delimiter)
     lines = DecodedLines(stream, encoding)
     physical = iter(lines)
     skipped = 0

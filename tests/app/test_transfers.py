@@ -260,7 +260,7 @@ async def test_the_reading_options_open_from_the_keyboard_and_reach_the_import(
     """Format, encoding, delimiter, sheet and mapping file sit folded under one line; opened,
     they are `crmtui import`'s options: here a mapping file and a delimiter the file's
     header gives no sign of."""
-    source = tmp_path / "kunden.txt"
+    source = tmp_path / "kunden.dat"
     source.write_text("Kunde|Stadt\nAcme|Oslo\n", encoding="utf-8")
     mapping = tmp_path / "map.toml"
     mapping.write_text('[columns]\n"Kunde" = "name"\n"Stadt" = "city"\n', encoding="utf-8")
@@ -279,10 +279,10 @@ async def test_the_reading_options_open_from_the_keyboard_and_reach_the_import(
         assert "Delimiter" in await screen_text(pilot)
         for field, text in (("#delimiter", "ab"), ("#map", str(mapping))):
             dialog.query_one(field, Input).value = text
-        dialog.query_one("#format", Select).value = "csv"  # a .txt name says nothing
+        dialog.query_one("#format", Select).value = "csv"  # a .dat name says nothing
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "the delimiter is one character (or tab), not 'ab'" in await screen_text(pilot)
+        assert "the delimiter must be one character or tab, not 'ab'" in await screen_text(pilot)
         assert dialog.query_one("#delimiter", Input).has_focus
 
         # Folded again with the bad delimiter in it, the check opens it to show the field.

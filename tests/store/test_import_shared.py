@@ -89,10 +89,14 @@ def test_an_error_in_a_later_turn_takes_back_the_turns_before(
 ) -> None:
     rows = [SourceRow(i + 2, {"name": f"客户{i}", "email": f"u{i}@example.com"}) for i in range(50)]
     written: list[int] = []
+    checkpoints: list[int] = []  # SQLite's WAL threshold while the import writes, then after
+    sqlite = not store_db.is_postgres()
 
     def progress(stage: str, done: int) -> None:
         if stage == "written" and not written:  # after the first turn: someone saves row 40
             written.append(done)
+            if sqlite:
+                checkpoints.append(store_db.current_database().pragma("wal_autocheckpoint"))
             customers.add_customer(actor, {"name": "另一位", "email": "u40@example.com"})
 
     before = counts()
@@ -100,9 +104,12 @@ def test_an_error_in_a_later_turn_takes_back_the_turns_before(
         imports.import_customers(actor, rows, key="email", progress=progress)
     after = counts()
     assert written == [10]
+    if sqlite:  # raised from a turn, it still gives the connection SQLite's threshold back
+        checkpoints.append(store_db.current_database().pragma("wal_autocheckpoint"))
+        assert checkpoints == [batches.CHECKPOINT_PAGES, 1000]
     # On PostgreSQL the import is one transaction, which the save made from inside it (this
     # process, one connection) is part of; on SQLite it followed the first turn's commit.
-    saved_apart = not store_db.is_postgres()
+    saved_apart = sqlite
     assert after["Customer"] == before["Customer"] + saved_apart  # only the other's customer
     assert after["ImportBatch"] == 0 and after["SearchDoc"] == after["Customer"]
     taken_back = [e for e in audit.list_entries(actor).rows if e.action == "import.take_back"]

@@ -63,6 +63,14 @@ def test_a_one_column_file_is_read_as_comma_separated(tmp_path: Path) -> None:
         assert [row.cells for row in table.rows] == [("Ann",), ("Bob",)]
 
 
+@pytest.mark.parametrize("named", ["tab", "TAB", "\\t"])
+def test_a_tab_delimiter_can_be_named(tmp_path: Path, named: str) -> None:
+    path = _write(tmp_path, "name,notes\tcity\nAnn,a,b\tOslo\n")
+    assert _rows(path, delimiter=named)[0].cells == ("Ann,a,b", "Oslo")
+    with pytest.raises(TableError, match="the delimiter must be one character or tab, not 'ab'"):
+        _rows(path, delimiter="ab")
+
+
 def test_an_explicit_delimiter_overrides_detection(tmp_path: Path) -> None:
     path = _write(tmp_path, "name|notes\nAnn|a,b,c\n")
 
